@@ -18,19 +18,71 @@ public interface IUid2Store : IAsyncDisposable
     /// <summary>Reads everything in one transaction.</summary>
     Task<StoreSnapshot> LoadSnapshotAsync(CancellationToken ct = default);
 
+    /// <summary>
+    /// Reads everything in one transaction; with <paramref name="includeOptOuts"/> false the snapshot's
+    /// <see cref="StoreSnapshot.OptOuts"/> is empty (load them incrementally with <see cref="LoadOptOutsAfterAsync"/>).
+    /// </summary>
+    async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
+    {
+        var snapshot = await LoadSnapshotAsync(ct).ConfigureAwait(false);
+        return includeOptOuts ? snapshot : snapshot with { OptOuts = [] };
+    }
+
     /// <summary>Opt-outs with <see cref="OptOutRecord.Id"/> greater than <paramref name="afterId"/>, in id order.</summary>
     Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default);
 
+    /// <summary>Adds a participant. Throws <see cref="StoreConflictException"/> if its site id is taken.</summary>
     Task AddParticipantAsync(Participant participant, CancellationToken ct = default);
     Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default);
+
+    /// <summary>Adds an API key. Throws <see cref="StoreConflictException"/> if its key id is taken.</summary>
     Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default);
+
+    /// <summary>
+    /// Adds a participant and its first API key together (one transaction where the store supports it).
+    /// Throws <see cref="StoreConflictException"/> if the site id or key id is taken.
+    /// </summary>
+    async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
+    {
+        await AddParticipantAsync(participant, ct).ConfigureAwait(false);
+        await AddApiKeyAsync(apiKey, ct).ConfigureAwait(false);
+    }
 
     /// <summary>Adds keys; ids must be new.</summary>
     Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default);
 
+    /// <summary>
+    /// Reads all keys and adds the ones <paramref name="plan"/> returns for them, in one write transaction, so that
+    /// concurrent callers (several operators, the admin CLI) neither clash on ids nor add the same key twice.
+    /// Returns the keys added.
+    /// </summary>
+    async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
+        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
+    {
+        var snapshot = await LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
+        var added = plan(snapshot.Keys);
+        if (added.Count > 0) await AddKeysAsync(added, ct).ConfigureAwait(false);
+        return added;
+    }
+
     /// <summary>Replaces the salt set (first-level salt and all buckets) atomically.</summary>
     Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default);
+
+    /// <summary>
+    /// Saves the salt set <paramref name="create"/> returns if the store has none yet, in one write transaction
+    /// (check and insert together). Returns true if it saved one.
+    /// </summary>
+    async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
+    {
+        var snapshot = await LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
+        if (snapshot.Salts is not null) return false;
+        await SaveSaltsAsync(create(), ct).ConfigureAwait(false);
+        return true;
+    }
 
     /// <summary>Records an opt-out durably (committed before it returns) and returns it with its row id.</summary>
     Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default);
 }
+
+/// <summary>A write conflicts with what is stored (a duplicate site id, key id…). The message says what.</summary>
+public sealed class StoreConflictException(string message, Exception? inner = null) : InvalidOperationException(message, inner);

@@ -1,0 +1,351 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Uid2.Core;
+using Uid2.Core.Auth;
+using Uid2.Core.Identity;
+using Uid2.Core.Keys;
+using Uid2.Core.Normalization;
+using Uid2.Storage;
+
+namespace Uid2.Admin;
+
+/// <summary>The <c>uid2-admin</c> command tree and its handlers.</summary>
+internal sealed class AdminCli
+{
+    public const string ConnectionStringEnvironmentVariable = "ConnectionStrings__Uid2";
+
+    /// <summary>Same default as the operator's <c>Uid2:SaltBucketCount</c>.</summary>
+    public const int DefaultSaltBucketCount = 65_536;
+
+    private static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    private readonly TextWriter _out;
+    private readonly TimeProvider _time;
+
+    private readonly Option<string> _connectionString = new("--connection-string")
+    {
+        Description = $"Store connection string (default: ${ConnectionStringEnvironmentVariable}, else '{Uid2StoreFactory.DefaultConnectionString}').",
+        Recursive = true,
+        DefaultValueFactory = _ => DefaultConnectionString(),
+    };
+
+    private readonly Option<int> _saltBuckets = new("--salt-buckets")
+    {
+        Description = $"Number of salt buckets to create if the store is empty (default {DefaultSaltBucketCount}).",
+        Recursive = true,
+        DefaultValueFactory = _ => DefaultSaltBucketCount,
+    };
+
+    private readonly Option<bool> _json = new("--json") { Description = "Print one JSON line instead of a readable summary.", Recursive = true };
+
+    public AdminCli(TextWriter output, TimeProvider time)
+    {
+        _out = output;
+        _time = time;
+        Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
+        {
+            _connectionString, _saltBuckets, _json,
+            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(),
+        };
+    }
+
+    public RootCommand Root { get; }
+
+    private static string DefaultConnectionString()
+    {
+        var fromEnv = Environment.GetEnvironmentVariable(ConnectionStringEnvironmentVariable);
+        return string.IsNullOrWhiteSpace(fromEnv) ? Uid2StoreFactory.DefaultConnectionString : fromEnv;
+    }
+
+    // ------------------------------------------------------------------ init
+
+    private Command BuildInit()
+    {
+        var cmd = new Command("init", "Create the schema, a random salt set and the master, refresh and fallback publisher keys if missing.");
+        cmd.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var created = await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => w.WriteBoolean("created", created));
+            else
+                await _out.WriteLineAsync(created ? "Store initialized." : "Store already initialized; nothing to do.");
+            return 0;
+        });
+        return cmd;
+    }
+
+    // ------------------------------------------------------------------ participant
+
+    private Command BuildParticipant()
+    {
+        var name = new Option<string>("--name") { Description = "Participant name.", Required = true };
+        var siteId = new Option<int>("--site-id") { Description = "Site id (positive; 2 is reserved).", Required = true };
+        var roles = new Option<string>("--roles")
+        {
+            Description = "Comma-separated roles: " + string.Join(",", ValidRoleNames),
+            Required = true,
+        };
+
+        var create = new Command("create", "Create a participant with an API key, a client secret and an encryption key for its site.")
+        {
+            name, siteId, roles,
+        };
+        create.SetAction((parse, ct) => CreateParticipantAsync(parse, parse.GetValue(name)!, parse.GetValue(siteId), parse.GetValue(roles)!, ct));
+
+        return new Command("participant", "Manage participants (publishers, advertisers, DSPs…).") { create };
+    }
+
+    private static readonly string[] ValidRoleNames =
+        Enum.GetValues<Role>().Where(r => r != Role.None).Select(r => Roles.Format(r).ToLowerInvariant()).ToArray();
+
+    internal static Role ParseRoles(string text)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (parts.Length == 0) throw new CliException("No roles given. Valid roles: " + string.Join(", ", ValidRoleNames) + ".");
+        var result = Role.None;
+        foreach (var part in parts)
+        {
+            if (!Roles.TryParseOne(part, out var role))
+                throw new CliException($"Unknown role '{part}'. Valid roles: {string.Join(", ", ValidRoleNames)}.");
+            result |= role;
+        }
+        return result;
+    }
+
+    private async Task<int> CreateParticipantAsync(ParseResult parse, string name, int siteId, string rolesText, CancellationToken ct)
+    {
+        name = name.Trim();
+        if (name.Length == 0) throw new CliException("--name must not be empty.");
+        if (siteId <= 0) throw new CliException($"Invalid site id {siteId}: site ids are positive.");
+        if (siteId == ReservedSites.FallbackPublisher)
+            throw new CliException($"Site id {siteId} is reserved for the fallback publisher keys.");
+        var roles = ParseRoles(rolesText);
+
+        await using var store = await OpenAsync(parse, ct);
+        await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+        if (await store.GetParticipantAsync(siteId, ct) is { } existing)
+            throw new CliException($"A participant with site id {siteId} already exists ('{existing.Name}').");
+
+        var now = NowMs();
+        var apiKey = ApiKeys.Generate(siteId);
+        var secret = ApiKeys.GenerateClientSecret();
+        await store.CreateParticipantAsync(
+            new Participant(siteId, name, roles, Enabled: true, now),
+            new ApiKeyRecord(apiKey.KeyId, apiKey.KeyHash, apiKey.KeySalt, siteId, name, roles, secret, Disabled: false, now),
+            ct);
+        var keys = await KeyMaintenance.EnsureActiveKeysAsync(store, [siteId], _time, new KeyPolicy(), ct);
+
+        if (parse.GetValue(_json))
+        {
+            await WriteJsonAsync(w =>
+            {
+                w.WriteNumber("siteId", siteId);
+                w.WriteString("apiKey", apiKey.Key);
+                w.WriteString("secret", secret);
+            });
+        }
+        else
+        {
+            var siteKey = keys.FirstOrDefault(k => k.SiteId == siteId);
+            await _out.WriteLineAsync($"Created participant '{name}' (site {siteId}) with roles {Roles.Format(roles)}.");
+            await _out.WriteLineAsync($"  API key:       {apiKey.Key}");
+            await _out.WriteLineAsync($"  Client secret: {secret}");
+            if (siteKey is not null)
+                await _out.WriteLineAsync($"  Site key:      id {siteKey.Id}, active {siteKey.Activates:u} to {siteKey.Expires:u}");
+            await _out.WriteLineAsync("Store the API key now: only its hash is kept, so it cannot be shown again.");
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ keys
+
+    private Command BuildKeys()
+    {
+        var ensure = new Command("ensure",
+            "Add missing and successor encryption keys for the master, refresh and fallback keysets and every generator participant.");
+        ensure.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var sites = snapshot.Participants.Where(p => p.Enabled && (p.Roles & Role.Generator) != 0).Select(p => p.SiteId);
+            var added = await KeyMaintenance.EnsureActiveKeysAsync(store, sites, _time, new KeyPolicy(), ct);
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteStartArray("added");
+                    foreach (var k in added)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("id", k.Id);
+                        w.WriteNumber("siteId", k.SiteId);
+                        w.WriteNumber("activates", k.Activates.ToUnixTimeMilliseconds());
+                        w.WriteNumber("expires", k.Expires.ToUnixTimeMilliseconds());
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+            }
+            else if (added.Count == 0)
+            {
+                await _out.WriteLineAsync("All keysets have an active key and a successor in time; nothing to do.");
+            }
+            else
+            {
+                foreach (var k in added)
+                    await _out.WriteLineAsync($"Added key {k.Id} for site {k.SiteId}: active {k.Activates:u} to {k.Expires:u}.");
+            }
+            return 0;
+        });
+        return new Command("keys", "Manage encryption keys.") { ensure };
+    }
+
+    // ------------------------------------------------------------------ salts
+
+    private Command BuildSalts()
+    {
+        var fraction = new Option<double>("--fraction")
+        {
+            Description = "Fraction of buckets to re-salt, between 0 and 1 (e.g. 0.05).",
+            Required = true,
+        };
+        var rotate = new Command("rotate", "Give a random fraction of the salt buckets new salts (the old one becomes the previous salt).")
+        {
+            fraction,
+        };
+        rotate.SetAction(async (parse, ct) =>
+        {
+            var f = parse.GetValue(fraction);
+            if (double.IsNaN(f) || f < 0 || f > 1) throw new CliException("--fraction must be between 0 and 1.");
+            await using var store = await OpenAsync(parse, ct);
+            await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+            var current = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).Salts
+                          ?? throw new CliException("The store has no salts.");
+            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+            var rotated = SaltSetFactory.Rotate(current, f, nowMs);
+            await store.SaveSaltsAsync(rotated, ct);
+            var changed = rotated.Buckets.Where((b, i) => b.CurrentSalt != current.Buckets[i].CurrentSalt).Count();
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => { w.WriteNumber("rotated", changed); w.WriteNumber("buckets", rotated.Buckets.Count); });
+            else
+                await _out.WriteLineAsync($"Rotated {changed} of {rotated.Buckets.Count} salt buckets.");
+            return 0;
+        });
+        return new Command("salts", "Manage salts.") { rotate };
+    }
+
+    // ------------------------------------------------------------------ optout
+
+    private Command BuildOptOut()
+    {
+        var email = new Option<string>("--email") { Description = "Email address (normalized before hashing)." };
+        var emailHash = new Option<string>("--email-hash") { Description = "SHA-256 of a normalized email, base64 or hex." };
+        var phone = new Option<string>("--phone") { Description = "Phone number in E.164 form (+15551234567)." };
+        var phoneHash = new Option<string>("--phone-hash") { Description = "SHA-256 of an E.164 phone number, base64 or hex." };
+        var scope = new Option<string>("--scope") { Description = "Identity scope of the stored raw UID: uid2 (default) or euid.", DefaultValueFactory = _ => "uid2" };
+        scope.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, "uid2", "euid");
+
+        var add = new Command("add", "Record an opt-out for one identity (exactly one of --email, --email-hash, --phone, --phone-hash).")
+        {
+            email, emailHash, phone, phoneHash, scope,
+        };
+        add.SetAction((parse, ct) =>
+        {
+            var given = new (DiiKind Kind, string? Value)[]
+            {
+                (DiiKind.Email, parse.GetValue(email)), (DiiKind.EmailHash, parse.GetValue(emailHash)),
+                (DiiKind.Phone, parse.GetValue(phone)), (DiiKind.PhoneHash, parse.GetValue(phoneHash)),
+            }.Where(g => g.Value is not null).ToArray();
+            if (given.Length != 1)
+                throw new CliException("Give exactly one of --email, --email-hash, --phone, --phone-hash.");
+            var identityScope = string.Equals(parse.GetValue(scope), "euid", StringComparison.OrdinalIgnoreCase) ? IdentityScope.Euid : IdentityScope.Uid2;
+            return AddOptOutAsync(parse, given[0].Kind, given[0].Value!, identityScope, ct);
+        });
+        return new Command("optout", "Manage opt-outs.") { add };
+    }
+
+    private async Task<int> AddOptOutAsync(ParseResult parse, DiiKind kind, string value, IdentityScope scope, CancellationToken ct)
+    {
+        if (!IdentityInputParser.TryParse(kind, value, out var input))
+        {
+            throw new CliException(kind switch
+            {
+                DiiKind.Email => "Invalid email address.",
+                DiiKind.Phone => "Invalid phone number: expected E.164, '+' followed by 10 to 15 digits.",
+                DiiKind.EmailHash => "Invalid email hash: expected the SHA-256 of a normalized email as base64 (44 chars) or hex (64 chars).",
+                _ => "Invalid phone hash: expected the SHA-256 of an E.164 phone number as base64 (44 chars) or hex (64 chars).",
+            });
+        }
+
+        await using var store = await OpenAsync(parse, ct);
+        await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+        var salts = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).Salts
+                    ?? throw new CliException("The store has no salts.");
+        var now = NowMs();
+        var derived = new IdentityDeriver(salts, scope).Derive(input, now);
+        var record = await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
+
+        if (parse.GetValue(_json))
+        {
+            await WriteJsonAsync(w =>
+            {
+                w.WriteNumber("id", record.Id);
+                w.WriteString("type", derived.Type == IdentityType.Phone ? "phone" : "email");
+                w.WriteString("firstLevelHash", Convert.ToBase64String(record.FirstLevelHash));
+                w.WriteString("advertisingId", Convert.ToBase64String(record.AdvertisingId));
+                w.WriteNumber("timestamp", record.Timestamp.ToUnixTimeMilliseconds());
+            });
+        }
+        else
+        {
+            await _out.WriteLineAsync(
+                $"Opted out {(derived.Type == IdentityType.Phone ? "phone" : "email")} identity (opt-out #{record.Id.ToString(CultureInfo.InvariantCulture)}, " +
+                $"first-level hash {Convert.ToBase64String(record.FirstLevelHash)}) at {record.Timestamp:u}.");
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private async Task<IUid2Store> OpenAsync(ParseResult parse, CancellationToken ct)
+    {
+        var connectionString = parse.GetValue(_connectionString);
+        if (string.IsNullOrWhiteSpace(connectionString)) connectionString = DefaultConnectionString();
+        var store = Uid2StoreFactory.Create(connectionString);
+        try
+        {
+            await store.InitializeAsync(ct);
+            return store;
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+    }
+
+    private int SaltBuckets(ParseResult parse)
+    {
+        var count = parse.GetValue(_saltBuckets);
+        if (count is < 1 or > 1 << 20) throw new CliException("--salt-buckets must be between 1 and 1048576.");
+        return count;
+    }
+
+    private DateTimeOffset NowMs() => DateTimeOffset.FromUnixTimeMilliseconds(_time.GetUtcNow().ToUnixTimeMilliseconds());
+
+    private async Task WriteJsonAsync(Action<Utf8JsonWriter> body)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, JsonOptions))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+        await _out.WriteLineAsync(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+}

@@ -1,0 +1,84 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Uid2.Operator.Configuration;
+using Uid2.Operator.Endpoints;
+using Uid2.Operator.Protocol;
+using Uid2.Operator.Services;
+using Uid2.Operator.State;
+using Uid2.Storage;
+
+namespace Uid2.Operator;
+
+/// <summary>Builds and initializes the operator host. Used by Program and by the integration tests.</summary>
+public static class OperatorApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = RequestBody.MaxBytes + 1;
+            k.AddServerHeader = false;
+        });
+
+        var connectionString = builder.Configuration.GetConnectionString("Uid2") ?? Uid2StoreFactory.DefaultConnectionString;
+        builder.Services.AddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString));
+        builder.Services.AddOptions<OperatorOptions>().Bind(builder.Configuration.GetSection(OperatorOptions.Section))
+            .Validate(o => { o.Validate(); return true; });
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<OperatorStateProvider>();
+        builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddSingleton<OptOutService>();
+        builder.Services.AddSingleton<KeyMaintenanceService>();
+        builder.Services.AddHostedService<StoreSyncService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseMiddleware<ProtocolErrorMiddleware>();
+        app.MapOpenApi();
+        app.MapV1();
+        app.MapV2Token();
+        app.MapOps();
+        return app;
+    }
+
+    /// <summary>
+    /// Prepares the store before the first request: schema, keys and salts on an empty store (every environment),
+    /// the demo publisher in Development, then the first in-memory state.
+    /// </summary>
+    public static async Task InitializeAsync(WebApplication app, CancellationToken ct = default)
+    {
+        var services = app.Services;
+        var options = services.GetRequiredService<IOptions<OperatorOptions>>().Value;
+        var store = services.GetRequiredService<IUid2Store>();
+        var time = services.GetRequiredService<TimeProvider>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Uid2.Operator");
+
+        await store.InitializeAsync(ct);
+        if (await StoreBootstrapper.EnsureInitializedAsync(store, time, options.SaltBucketCount, ct))
+            logger.LogInformation("Empty store: created encryption keys and {Buckets} salt buckets.", options.SaltBucketCount);
+
+        var seedDemo = app.Environment.IsDevelopment() && options.Demo.Enabled;
+        if (seedDemo && await DemoSeeder.EnsureDemoParticipantAsync(store, options.Demo, time, ct))
+            logger.LogInformation("Seeded the demo publisher (site {SiteId}).", options.Demo.SiteId);
+
+        var state = services.GetRequiredService<OperatorStateProvider>();
+        await state.ReloadAsync(ct);
+        await services.GetRequiredService<KeyMaintenanceService>().RunOnceAsync(ct);
+
+        if (seedDemo)
+        {
+            // Development only: these demo credentials are fixed, public and documented in the README.
+            Console.WriteLine($"""
+                UID2 operator (Development) — demo publisher
+                  site id:       {options.Demo.SiteId}
+                  API key:       {options.Demo.ApiKey}
+                  client secret: {options.Demo.ClientSecret}
+                  roles:         {options.Demo.Roles}
+                """);
+        }
+    }
+}

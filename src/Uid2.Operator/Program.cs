@@ -1,0 +1,5 @@
+using Uid2.Operator;
+
+var app = OperatorApp.Build(args);
+await OperatorApp.InitializeAsync(app);
+await app.RunAsync();

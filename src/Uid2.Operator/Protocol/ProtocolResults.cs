@@ -1,0 +1,80 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Uid2.Operator.Protocol;
+
+/// <summary>Protocol status strings.</summary>
+public static class Statuses
+{
+    public const string Success = "success";
+    public const string OptOut = "optout";
+    public const string ClientError = "client_error";
+    public const string InvalidToken = "invalid_token";
+    public const string ExpiredToken = "expired_token";
+    public const string Error = "error";
+    public const string Unauthorized = "unauthorized";
+    public const string Unknown = "unknown";
+}
+
+/// <summary>Writes the protocol's JSON shapes. Errors are never encrypted.</summary>
+public static class ProtocolResults
+{
+    /// <summary>Plain JSON, not HTML: base64 '+' and '/' are written as is, as the reference operator does.</summary>
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static IResult Error(int httpStatus, string status, string message) =>
+        new BytesResult(ErrorJson(status, message), "application/json", httpStatus);
+
+    public static IResult ClientError(string message) => Error(StatusCodes.Status400BadRequest, Statuses.ClientError, message);
+
+    private static readonly byte[] UnauthorizedJson = "{\"status\":\"unauthorized\"}"u8.ToArray();
+
+    public static IResult Unauthorized() => new BytesResult(UnauthorizedJson, "application/json", StatusCodes.Status401Unauthorized);
+
+    public static byte[] ErrorJson(string status, string message)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("status", status);
+            w.WriteString("message", message);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary><c>{"status":"&lt;status&gt;"}</c> (e.g. optout).</summary>
+    public static byte[] StatusOnlyJson(string status) => Encoding.UTF8.GetBytes($"{{\"status\":\"{status}\"}}");
+
+    /// <summary><c>{"status":"success","body":&lt;body&gt;}</c>, the body written by <paramref name="writeBody"/>.</summary>
+    public static byte[] SuccessJson(Action<Utf8JsonWriter> writeBody)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString("status", Statuses.Success);
+            w.WritePropertyName("body");
+            writeBody(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static IResult Json(byte[] json) => Results.Bytes(json, "application/json");
+}
+
+/// <summary>A byte body with a content type and any status code.</summary>
+public sealed class BytesResult(byte[] body, string contentType, int statusCode = StatusCodes.Status200OK) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = statusCode;
+        httpContext.Response.ContentType = contentType;
+        httpContext.Response.ContentLength = body.Length;
+        return httpContext.Response.Body.WriteAsync(body).AsTask();
+    }
+}

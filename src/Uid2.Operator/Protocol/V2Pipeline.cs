@@ -1,0 +1,79 @@
+using System.Text.Json;
+using Uid2.Core.Auth;
+using Uid2.Core.Envelope;
+using Uid2.Operator.Auth;
+using Uid2.Operator.State;
+
+namespace Uid2.Operator.Protocol;
+
+/// <summary>A decrypted v2 call: the authenticated client and its JSON payload (Undefined when the payload is empty).</summary>
+public sealed record V2Call(AuthenticatedClient Client, JsonElement Payload, OperatorState State);
+
+/// <summary>What a v2 handler answers: JSON to encrypt back to the caller, or a plain protocol error.</summary>
+public readonly record struct V2Reply(byte[]? Json, IResult? Error)
+{
+    public static V2Reply Encrypt(byte[] json) => new(json, null);
+    public static V2Reply Fail(IResult error) => new(null, error);
+}
+
+/// <summary>
+/// The v2 request flow: API-key auth and role → body (base64 text or raw octet-stream) → envelope decrypt with the
+/// client secret (version, timestamp window) → JSON → handler → response encrypted with the request nonce.
+/// </summary>
+public static class V2Pipeline
+{
+    public static async Task<IResult> HandleAsync(HttpContext http, OperatorStateProvider stateProvider, TimeProvider time,
+        Role requiredRoles, Func<V2Call, ValueTask<V2Reply>> handler)
+    {
+        var state = stateProvider.Current;
+        if (ApiKeyAuthenticator.Authenticate(http.Request, state, out var client) != AuthOutcome.Authenticated || client is null)
+            return ProtocolResults.Unauthorized();
+        if ((client.Roles & requiredRoles) == 0) return ProtocolResults.Unauthorized();
+
+        var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
+        if (body is null)
+            return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
+
+        var octet = RequestBody.IsOctetStream(http.Request);
+        byte[] envelope;
+        if (octet && body.Length > 0 && body[0] == 1) envelope = body;
+        else if (!RequestBody.TryDecodeBase64(body, out envelope))
+            return ProtocolResults.ClientError("Request body is not valid base64");
+
+        byte[] secret;
+        try
+        {
+            secret = Convert.FromBase64String(client.Key.ClientSecret);
+        }
+        catch (FormatException)
+        {
+            return ProtocolResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", "Client secret is not configured");
+        }
+
+        var now = time.GetUtcNow();
+        var status = V2Envelope.TryDecryptRequest(envelope, secret, now, out var request);
+        if (status != EnvelopeStatus.Success || request is null)
+            return ProtocolResults.ClientError(status.Message());
+
+        JsonElement payload = default;
+        if (request.Payload.Length > 0)
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(request.Payload);
+                payload = doc.RootElement.Clone();
+            }
+            catch (JsonException)
+            {
+                return ProtocolResults.ClientError("Payload is not valid JSON");
+            }
+        }
+
+        var reply = await handler(new V2Call(client, payload, state));
+        if (reply.Error is not null) return reply.Error;
+        var encrypted = V2Envelope.EncryptResponse(reply.Json!, request.Nonce, secret, time.GetUtcNow());
+        return octet
+            ? Results.Bytes(encrypted, "application/octet-stream")
+            : Results.Text(Convert.ToBase64String(encrypted), "text/plain");
+    }
+}

@@ -1,0 +1,83 @@
+using Microsoft.Extensions.Options;
+using Uid2.Operator.Configuration;
+using Uid2.Storage;
+
+namespace Uid2.Operator.State;
+
+/// <summary>
+/// Holds the current <see cref="OperatorState"/> and the opt-out index, and reloads them from the store.
+/// Requests read <see cref="Current"/> without waiting on the database.
+/// </summary>
+public sealed class OperatorStateProvider
+{
+    private readonly IUid2Store _store;
+    private readonly OperatorOptions _options;
+    private readonly SemaphoreSlim _reloadLock = new(1, 1);
+    private volatile OperatorState? _current;
+    private long _lastSuccessfulSyncTicks;
+
+    public OperatorStateProvider(IUid2Store store, IOptions<OperatorOptions> options)
+    {
+        _store = store;
+        _options = options.Value;
+    }
+
+    public OptOutIndex OptOuts { get; } = new();
+
+    /// <summary>The state requests are served from. Throws if the operator has not loaded yet (startup bug).</summary>
+    public OperatorState Current => _current ?? throw new InvalidOperationException("Operator state is not loaded yet.");
+
+    public bool IsLoaded => _current is not null;
+
+    /// <summary>Null when the last sync with the store succeeded; else why it failed.</summary>
+    public string? LastSyncError { get; private set; }
+
+    public DateTimeOffset LastSuccessfulSync => new(Interlocked.Read(ref _lastSuccessfulSyncTicks), TimeSpan.Zero);
+
+    /// <summary>Loads everything (keys, salts, participants, API keys) and the opt-outs not yet applied.</summary>
+    public async Task ReloadAsync(CancellationToken ct)
+    {
+        await _reloadLock.WaitAsync(ct);
+        try
+        {
+            var snapshot = await _store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.LastId, ct);
+            OptOuts.Apply(optOuts);
+            _current = new OperatorState(snapshot, _options.IdentityScope);
+            MarkSynced();
+        }
+        finally
+        {
+            _reloadLock.Release();
+        }
+    }
+
+    /// <summary>One poll: applies new opt-outs, and reloads the rest if the store's version moved.</summary>
+    public async Task SyncAsync(CancellationToken ct)
+    {
+        try
+        {
+            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.LastId, ct);
+            OptOuts.Apply(optOuts);
+            var version = await _store.GetVersionAsync(ct);
+            if (_current is null || version != _current.Version)
+                await ReloadAsync(ct);
+            else
+                MarkSynced();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LastSyncError = ex.GetType().Name;
+            throw;
+        }
+    }
+
+    /// <summary>Applies an opt-out this instance has just written, so it is honoured here at once.</summary>
+    public void ApplyLocalOptOut(OptOutRecord record) => OptOuts.Apply([record]);
+
+    private void MarkSynced()
+    {
+        LastSyncError = null;
+        Interlocked.Exchange(ref _lastSuccessfulSyncTicks, DateTimeOffset.UtcNow.UtcTicks);
+    }
+}

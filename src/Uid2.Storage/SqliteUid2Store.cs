@@ -1,0 +1,551 @@
+using Microsoft.Data.Sqlite;
+using Uid2.Core.Auth;
+using Uid2.Core.Identity;
+using Uid2.Core.Keys;
+
+namespace Uid2.Storage;
+
+/// <summary>
+/// The embedded store: one SQLite file shared by the operator(s) and the admin CLI. WAL mode (readers never block the
+/// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
+/// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
+/// </summary>
+public sealed class SqliteUid2Store : IUid2Store
+{
+    /// <summary>The schema version this code writes and reads.</summary>
+    public const int SchemaVersion = 1;
+
+    private const int BusyTimeoutMilliseconds = 15_000;
+
+    /// <summary>Every table whose writes bump <c>store_version</c>.</summary>
+    private static readonly string[] VersionedTables = ["participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "optouts"];
+
+    private readonly string _connectionString;
+    private readonly bool _inMemory;
+    private SqliteConnection? _memoryKeeper; // keeps a shared in-memory database alive
+    private bool _disposed;
+
+    /// <summary>
+    /// Opens (lazily) the SQLite database named by <paramref name="connectionString"/> (<c>Data Source=path</c>).
+    /// A relative path is resolved against the current directory and its directory is created if missing.
+    /// <c>Data Source=:memory:</c> gives a private in-memory database that lives as long as this instance.
+    /// </summary>
+    public SqliteUid2Store(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        SqliteConnectionStringBuilder builder;
+        try
+        {
+            builder = new SqliteConnectionStringBuilder(connectionString);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            throw new ArgumentException($"Invalid SQLite connection string: {ex.Message}", nameof(connectionString));
+        }
+
+        if (string.IsNullOrWhiteSpace(builder.DataSource))
+            throw new ArgumentException("The SQLite connection string needs a 'Data Source=<file path>'.", nameof(connectionString));
+
+        if (builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory)
+        {
+            _inMemory = true;
+            builder.DataSource = builder.DataSource == ":memory:" ? "uid2-" + Guid.NewGuid().ToString("N") : builder.DataSource;
+            builder.Mode = SqliteOpenMode.Memory;
+            builder.Cache = SqliteCacheMode.Shared;
+        }
+        else
+        {
+            var fullPath = Path.GetFullPath(builder.DataSource);
+            builder.DataSource = fullPath;
+            DatabasePath = fullPath;
+        }
+
+        builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, 30);
+        builder.Pooling = true;
+        _connectionString = builder.ConnectionString;
+    }
+
+    /// <summary>The absolute path of the database file; null for an in-memory store.</summary>
+    public string? DatabasePath { get; }
+
+    // ---------------------------------------------------------------- schema
+
+    public async Task InitializeAsync(CancellationToken ct = default)
+    {
+        if (DatabasePath is not null)
+        {
+            var dir = Path.GetDirectoryName(DatabasePath);
+            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        }
+        if (_inMemory && _memoryKeeper is null)
+        {
+            _memoryKeeper = new SqliteConnection(_connectionString);
+            await _memoryKeeper.OpenAsync(ct).ConfigureAwait(false);
+        }
+
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        if (!_inMemory)
+        {
+            // Persistent in the file; harmless to repeat. Needs no open transaction.
+            await ExecuteAsync(conn, null, "PRAGMA journal_mode=WAL;", ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, null, "PRAGMA journal_size_limit=67108864;", ct).ConfigureAwait(false);
+        }
+
+        await using var tx = conn.BeginTransaction(deferred: false);
+        var existing = await ScalarAsync(conn, tx,
+            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version';", ct).ConfigureAwait(false);
+        if (Convert.ToInt64(existing) > 0)
+        {
+            var version = await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false);
+            if (version is long v && v > SchemaVersion)
+                throw new InvalidOperationException($"The database schema is version {v}, newer than this build understands ({SchemaVersion}).");
+        }
+
+        await ExecuteAsync(conn, tx, SchemaSql, ct).ConfigureAwait(false);
+        foreach (var table in VersionedTables)
+        {
+            foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
+            {
+                await ExecuteAsync(conn, tx,
+                    $"CREATE TRIGGER IF NOT EXISTS trg_{table}_{op.ToLowerInvariant()}_version AFTER {op} ON {table} " +
+                    "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
+            }
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    private const string SchemaSql = """
+        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+        INSERT INTO schema_version (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
+
+        CREATE TABLE IF NOT EXISTS store_version (
+            id      INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL);
+        INSERT OR IGNORE INTO store_version (id, version) VALUES (1, 0);
+
+        CREATE TABLE IF NOT EXISTS participants (
+            site_id INTEGER PRIMARY KEY,
+            name    TEXT NOT NULL,
+            roles   TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created INTEGER NOT NULL);
+
+        CREATE TABLE IF NOT EXISTS api_keys (
+            key_id        TEXT PRIMARY KEY,
+            key_hash      TEXT NOT NULL,
+            key_salt      TEXT NOT NULL,
+            site_id       INTEGER NOT NULL,
+            name          TEXT NOT NULL,
+            roles         TEXT NOT NULL,
+            client_secret TEXT NOT NULL,
+            disabled      INTEGER NOT NULL DEFAULT 0,
+            created       INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS ix_api_keys_site_id ON api_keys (site_id);
+
+        CREATE TABLE IF NOT EXISTS encryption_keys (
+            id        INTEGER PRIMARY KEY,
+            site_id   INTEGER NOT NULL,
+            created   INTEGER NOT NULL,
+            activates INTEGER NOT NULL,
+            expires   INTEGER NOT NULL,
+            secret    BLOB NOT NULL CHECK (length(secret) = 32));
+        CREATE INDEX IF NOT EXISTS ix_encryption_keys_site_id ON encryption_keys (site_id);
+
+        CREATE TABLE IF NOT EXISTS salt_meta (
+            id               INTEGER PRIMARY KEY CHECK (id = 1),
+            first_level_salt TEXT NOT NULL);
+
+        CREATE TABLE IF NOT EXISTS salt_buckets (
+            id              INTEGER PRIMARY KEY,
+            last_updated_ms INTEGER NOT NULL,
+            current_salt    TEXT NOT NULL,
+            refresh_from_ms INTEGER NOT NULL,
+            previous_salt   TEXT);
+
+        CREATE TABLE IF NOT EXISTS optouts (
+            id               INTEGER PRIMARY KEY AUTOINCREMENT,
+            first_level_hash BLOB NOT NULL,
+            advertising_id   BLOB NOT NULL,
+            timestamp_ms     INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS ix_optouts_first_level_hash ON optouts (first_level_hash);
+        """;
+
+    // ---------------------------------------------------------------- reads
+
+    public async Task<long> GetVersionAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        var v = await ScalarAsync(conn, null, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false);
+        return v is long l ? l : 0;
+    }
+
+    public Task<StoreSnapshot> LoadSnapshotAsync(CancellationToken ct = default) => LoadSnapshotAsync(includeOptOuts: true, ct);
+
+    public async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // A deferred transaction: its first SELECT pins one consistent WAL snapshot for all the reads below.
+        await using var tx = conn.BeginTransaction(deferred: true);
+
+        var version = (long)(await ScalarAsync(conn, tx, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false) ?? 0L);
+        var participants = await ReadParticipantsAsync(conn, tx, null, ct).ConfigureAwait(false);
+        var apiKeys = await ReadApiKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var keys = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var salts = await ReadSaltsAsync(conn, tx, ct).ConfigureAwait(false);
+        IReadOnlyList<OptOutRecord> optOuts = includeOptOuts ? await ReadOptOutsAsync(conn, tx, 0, ct).ConfigureAwait(false) : [];
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts);
+    }
+
+    public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        return await ReadOptOutsAsync(conn, null, afterId, ct).ConfigureAwait(false);
+    }
+
+    public async Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        var list = await ReadParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    private static async Task<IReadOnlyList<Participant>> ReadParticipantsAsync(SqliteConnection conn, SqliteTransaction? tx, int? siteId, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
+            (siteId is null ? " ORDER BY site_id;" : " WHERE site_id = $site;"));
+        if (siteId is not null) cmd.Parameters.AddWithValue("$site", siteId.Value);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<Participant>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new Participant(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetInt64(3) != 0, FromMs(r.GetInt64(4))));
+        return list;
+    }
+
+    private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<ApiKeyRecord>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
+                Roles.Parse(r.GetString(5)), r.GetString(6), r.GetInt64(7) != 0, FromMs(r.GetInt64(8))));
+        return list;
+    }
+
+    private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<EncryptionKey>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new EncryptionKey(r.GetInt32(0), r.GetInt32(1), FromMs(r.GetInt64(2)), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)),
+                (byte[])r.GetValue(5)));
+        return list;
+    }
+
+    private static async Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    {
+        var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
+        if (firstLevel is null) return null;
+        var maxId = await ScalarAsync(conn, tx, "SELECT max(id) FROM salt_buckets;", ct).ConfigureAwait(false);
+        if (maxId is not long max) return null;
+
+        var buckets = new List<SaltBucket>((int)Math.Min(max + 1, 1 << 24));
+        await using var cmd = Command(conn, tx,
+            "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets ORDER BY id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        // Synchronous reads on purpose: a million rows, and Microsoft.Data.Sqlite's ReadAsync only wraps Read.
+        while (r.Read())
+        {
+            if ((buckets.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            buckets.Add(new SaltBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
+        }
+        return new SaltSet(firstLevel, buckets);
+    }
+
+    private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(SqliteConnection conn, SqliteTransaction? tx, long afterId, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > $after ORDER BY id;");
+        cmd.Parameters.AddWithValue("$after", afterId);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<OptOutRecord>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new OptOutRecord(r.GetInt64(0), (byte[])r.GetValue(1), (byte[])r.GetValue(2), FromMs(r.GetInt64(3))));
+        return list;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public async Task AddParticipantAsync(Participant participant, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(participant);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(apiKey);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(participant);
+        ArgumentNullException.ThrowIfNull(apiKey);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
+        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task InsertParticipantAsync(SqliteConnection conn, SqliteTransaction tx, Participant p, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO participants (site_id, name, roles, enabled, created) VALUES ($site, $name, $roles, $enabled, $created);");
+        cmd.Parameters.AddWithValue("$site", p.SiteId);
+        cmd.Parameters.AddWithValue("$name", p.Name);
+        cmd.Parameters.AddWithValue("$roles", Roles.Format(p.Roles));
+        cmd.Parameters.AddWithValue("$enabled", p.Enabled ? 1 : 0);
+        cmd.Parameters.AddWithValue("$created", p.Created.ToUnixTimeMilliseconds());
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (IsConstraint(ex))
+        {
+            throw new StoreConflictException($"A participant with site id {p.SiteId} already exists.", ex);
+        }
+    }
+
+    private static async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
+            "VALUES ($id, $hash, $salt, $site, $name, $roles, $secret, $disabled, $created);");
+        cmd.Parameters.AddWithValue("$id", k.KeyId);
+        cmd.Parameters.AddWithValue("$hash", k.KeyHash);
+        cmd.Parameters.AddWithValue("$salt", k.KeySalt);
+        cmd.Parameters.AddWithValue("$site", k.SiteId);
+        cmd.Parameters.AddWithValue("$name", k.Name);
+        cmd.Parameters.AddWithValue("$roles", Roles.Format(k.Roles));
+        cmd.Parameters.AddWithValue("$secret", k.ClientSecret);
+        cmd.Parameters.AddWithValue("$disabled", k.Disabled ? 1 : 0);
+        cmd.Parameters.AddWithValue("$created", k.Created.ToUnixTimeMilliseconds());
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (SqliteException ex) when (IsConstraint(ex))
+        {
+            throw new StoreConflictException($"An API key with key id {k.KeyId} already exists.", ex);
+        }
+    }
+
+    public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await InsertKeysAsync(conn, tx, keys, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
+        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock before the read
+        var existing = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var added = plan(existing);
+        if (added.Count == 0)
+        {
+            await tx.RollbackAsync(ct).ConfigureAwait(false);
+            return added;
+        }
+        await InsertKeysAsync(conn, tx, added, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return added;
+    }
+
+    private static async Task InsertKeysAsync(SqliteConnection conn, SqliteTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($id, $site, $created, $activates, $expires, $secret);");
+        var pId = cmd.Parameters.Add("$id", SqliteType.Integer);
+        var pSite = cmd.Parameters.Add("$site", SqliteType.Integer);
+        var pCreated = cmd.Parameters.Add("$created", SqliteType.Integer);
+        var pActivates = cmd.Parameters.Add("$activates", SqliteType.Integer);
+        var pExpires = cmd.Parameters.Add("$expires", SqliteType.Integer);
+        var pSecret = cmd.Parameters.Add("$secret", SqliteType.Blob);
+        foreach (var k in keys)
+        {
+            pId.Value = k.Id;
+            pSite.Value = k.SiteId;
+            pCreated.Value = k.Created.ToUnixTimeMilliseconds();
+            pActivates.Value = k.Activates.ToUnixTimeMilliseconds();
+            pExpires.Value = k.Expires.ToUnixTimeMilliseconds();
+            pSecret.Value = k.Secret;
+            try
+            {
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            catch (SqliteException ex) when (IsConstraint(ex))
+            {
+                throw new StoreConflictException($"An encryption key with id {k.Id} already exists.", ex);
+            }
+        }
+    }
+
+    public async Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(salts);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await WriteSaltsAsync(conn, tx, salts, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        var present = await ScalarAsync(conn, tx, "SELECT count(*) FROM salt_meta;", ct).ConfigureAwait(false);
+        if (Convert.ToInt64(present) > 0)
+        {
+            await tx.RollbackAsync(ct).ConfigureAwait(false);
+            return false;
+        }
+        await WriteSaltsAsync(conn, tx, create(), ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private static async Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct)
+    {
+        // Rows are updated in place (one trigger firing per bucket instead of a delete plus an insert), extra rows removed.
+        await using (var meta = Command(conn, tx,
+            "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $salt) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
+        {
+            meta.Parameters.AddWithValue("$salt", salts.FirstLevelSalt);
+            await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        await using (var trim = Command(conn, tx, "DELETE FROM salt_buckets WHERE id >= $count;"))
+        {
+            trim.Parameters.AddWithValue("$count", salts.Buckets.Count);
+            await trim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) VALUES ($id, $updated, $salt, $refresh, $previous) " +
+            "ON CONFLICT (id) DO UPDATE SET last_updated_ms = excluded.last_updated_ms, current_salt = excluded.current_salt, " +
+            "refresh_from_ms = excluded.refresh_from_ms, previous_salt = excluded.previous_salt;");
+        var pId = cmd.Parameters.Add("$id", SqliteType.Integer);
+        var pUpdated = cmd.Parameters.Add("$updated", SqliteType.Integer);
+        var pSalt = cmd.Parameters.Add("$salt", SqliteType.Text);
+        var pRefresh = cmd.Parameters.Add("$refresh", SqliteType.Integer);
+        var pPrevious = cmd.Parameters.Add("$previous", SqliteType.Text);
+        cmd.Prepare();
+        var buckets = salts.Buckets;
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            var b = buckets[i];
+            pId.Value = b.Id;
+            pUpdated.Value = b.LastUpdatedMs;
+            pSalt.Value = b.CurrentSalt;
+            pRefresh.Value = b.RefreshFromMs;
+            pPrevious.Value = (object?)b.PreviousSalt ?? DBNull.Value;
+            cmd.ExecuteNonQuery(); // synchronous on purpose: Microsoft.Data.Sqlite's async path only adds overhead here
+        }
+    }
+
+    public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(firstLevelHash);
+        ArgumentNullException.ThrowIfNull(advertisingId);
+        var ms = timestamp.ToUnixTimeMilliseconds();
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // One autocommit statement: committed (and, with synchronous=FULL, on disk) when it returns.
+        await using var cmd = Command(conn, null,
+            "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($flh, $uid, $ts) RETURNING id;");
+        cmd.Parameters.Add("$flh", SqliteType.Blob).Value = firstLevelHash;
+        cmd.Parameters.Add("$uid", SqliteType.Blob).Value = advertisingId;
+        cmd.Parameters.AddWithValue("$ts", ms);
+        var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), FromMs(ms));
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (DatabasePath is not null)
+        {
+            var dir = Path.GetDirectoryName(DatabasePath);
+            if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir)) Directory.CreateDirectory(dir);
+        }
+        var conn = new SqliteConnection(_connectionString);
+        try
+        {
+            await conn.OpenAsync(ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, null,
+                $"PRAGMA busy_timeout={BusyTimeoutMilliseconds}; PRAGMA synchronous=FULL;", ct).ConfigureAwait(false);
+            return conn;
+        }
+        catch
+        {
+            await conn.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static SqliteCommand Command(SqliteConnection conn, SqliteTransaction? tx, string sql)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, sql);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(SqliteConnection conn, SqliteTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, sql);
+        var v = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return v is DBNull ? null : v;
+    }
+
+    private static bool IsConstraint(SqliteException ex) => ex.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_memoryKeeper is not null) await _memoryKeeper.DisposeAsync().ConfigureAwait(false);
+        // Release pooled handles so the file can be moved or deleted once the store is gone.
+        using var probe = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(probe);
+    }
+}

@@ -1,0 +1,156 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Uid2.Core.Auth;
+using Uid2.Core.Envelope;
+using Uid2.Storage;
+
+namespace Uid2.Operator.Tests.Infrastructure;
+
+/// <summary>Credentials of a participant created for a test.</summary>
+public sealed record TestParticipant(int SiteId, string ApiKey, string Secret);
+
+/// <summary>
+/// A real operator on Kestrel, bound to 127.0.0.1 on a free port, over its own SQLite file.
+/// Restartable on the same file to prove state survives.
+/// </summary>
+public sealed class OperatorHost : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private OperatorHost(string directory, string environment)
+    {
+        Directory = directory;
+        Environment = environment;
+    }
+
+    public string Directory { get; }
+    public string Environment { get; }
+    public string ConnectionString => $"Data Source={Path.Combine(Directory, "uid2.db")}";
+    public MutableTimeProvider Time { get; } = new();
+    public HttpClient Http { get; private set; } = null!;
+    public Uri BaseAddress { get; private set; } = null!;
+    public IServiceProvider Services => _app!.Services;
+
+    public static async Task<OperatorHost> StartAsync(string environment = "Production", Dictionary<string, string?>? settings = null)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "uid2-op-tests", Guid.NewGuid().ToString("N"));
+        System.IO.Directory.CreateDirectory(dir);
+        var host = new OperatorHost(dir, environment);
+        await host.StartAppAsync(settings);
+        return host;
+    }
+
+    public async Task RestartAsync(Dictionary<string, string?>? settings = null)
+    {
+        await StopAppAsync();
+        await StartAppAsync(settings);
+    }
+
+    private async Task StartAppAsync(Dictionary<string, string?>? settings)
+    {
+        var args = new[]
+        {
+            "--urls", "http://127.0.0.1:0",
+            "--environment", Environment,
+            "--ConnectionStrings:Uid2", ConnectionString,
+            "--Uid2:SaltBucketCount", "4096",
+            "--Uid2:StorePollIntervalMilliseconds", "200",
+            "--Uid2:IdentityTokenExpiresAfterSeconds", "3600",
+            "--Uid2:RefreshIdentityTokenAfterSeconds", "900",
+            "--Uid2:RefreshTokenExpiresAfterSeconds", "86400",
+            "--Logging:LogLevel:Default", "Warning",
+        };
+        if (settings is not null)
+            args = args.Concat(settings.SelectMany(kv => new[] { "--" + kv.Key, kv.Value ?? "" })).ToArray();
+
+        var time = Time;
+        _app = OperatorApp.Build(args, b => b.Services.AddSingleton<TimeProvider>(time));
+        await OperatorApp.InitializeAsync(_app);
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseAddress = new Uri(address);
+        Http = new HttpClient { BaseAddress = BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    private async Task StopAppAsync()
+    {
+        Http?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            _app = null;
+        }
+    }
+
+    /// <summary>Creates a participant with an API key and client secret directly in the store, then waits for the operator to see it.</summary>
+    public async Task<TestParticipant> AddParticipantAsync(int siteId, Role roles)
+    {
+        await using var store = Uid2StoreFactory.Create(ConnectionString);
+        await store.InitializeAsync();
+        var now = DateTimeOffset.UtcNow;
+        await store.AddParticipantAsync(new Participant(siteId, $"site {siteId}", roles, true, now));
+        var key = ApiKeys.Generate(siteId);
+        var secret = ApiKeys.GenerateClientSecret();
+        await store.AddApiKeyAsync(new ApiKeyRecord(key.KeyId, key.KeyHash, key.KeySalt, siteId, $"key {siteId}", roles, secret, false, now));
+        await Services.GetRequiredService<State.OperatorStateProvider>().ReloadAsync(CancellationToken.None);
+        return new TestParticipant(siteId, key.Key, secret);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAppAsync();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    // ---- protocol helpers -------------------------------------------------------------------------------------------
+
+    /// <summary>Sends a v2 envelope request; returns the HTTP status and either the decrypted JSON (200) or the plain body.</summary>
+    public async Task<(int Status, JsonElement Json)> PostV2Async(string path, TestParticipant who, object? payload, DateTimeOffset? at = null,
+        string? apiKey = null)
+    {
+        var json = payload is null ? [] : JsonSerializer.SerializeToUtf8Bytes(payload);
+        var secret = Convert.FromBase64String(who.Secret);
+        var envelope = V2Envelope.EncryptRequest(json, secret, at ?? Time.GetUtcNow(), out var nonce);
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(Convert.ToBase64String(envelope)) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey ?? who.ApiKey);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode)
+        {
+            Assert.True(V2Envelope.TryDecryptResponse(Convert.FromBase64String(text), secret, nonce, out var plain), "response must decrypt with the request nonce");
+            return ((int)response.StatusCode, JsonDocument.Parse(plain!).RootElement.Clone());
+        }
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>POST /v2/token/refresh with the 388-char token as the body; decrypts a 200 with the response key.</summary>
+    public async Task<(int Status, JsonElement Json)> RefreshV2Async(string refreshToken, string? refreshResponseKey, string? apiKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/token/refresh") { Content = new StringContent(refreshToken, Encoding.UTF8, "text/plain") };
+        if (apiKey is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode && refreshResponseKey is not null)
+        {
+            Assert.True(V2Envelope.TryDecryptNoNonce(Convert.FromBase64String(text), Convert.FromBase64String(refreshResponseKey), out var plain),
+                "refresh response must decrypt with refresh_response_key");
+            return ((int)response.StatusCode, JsonDocument.Parse(plain!).RootElement.Clone());
+        }
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    public async Task<(int Status, JsonElement Json)> GetAsync(string pathAndQuery, string? apiKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
+        if (apiKey is not null) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+}
