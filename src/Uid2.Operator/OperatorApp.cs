@@ -31,6 +31,7 @@ public static class OperatorApp
         builder.Services.AddSingleton<OperatorStateProvider>();
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<OptOutService>();
+        builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
         builder.Services.AddHostedService<StoreSyncService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
@@ -41,6 +42,8 @@ public static class OperatorApp
         app.MapOpenApi();
         app.MapV1();
         app.MapV2Token();
+        app.MapV2Identity();
+        app.MapV2Keys();
         app.MapOps();
         return app;
     }

@@ -16,6 +16,9 @@ public sealed class OperatorOptions
     /// <summary>refresh_expires: refresh token lifetime (reference prod default 30 days).</summary>
     public int RefreshTokenExpiresAfterSeconds { get; set; } = 2_592_000;
 
+    /// <summary>token_expiry_seconds published to sharers (reference default 30 days).</summary>
+    public int SharingTokenExpirySeconds { get; set; } = 2_592_000;
+
     /// <summary>Number of rotating salt buckets created on an empty store.</summary>
     public int SaltBucketCount { get; set; } = 65_536;
 

@@ -50,7 +50,7 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         if (state.Deriver is null || state.TestIdentities is null) return TokenResult.NotReady("salts not loaded");
 
         var flh = state.Deriver.FirstLevelHash(input);
-        if (IsOptedOutForGenerate(state, flh)) return TokenResult.OptOut;
+        if (stateProvider.IsOptedOut(state, flh)) return TokenResult.OptOut;
 
         var derived = state.Deriver.DeriveFromFirstLevelHash(input.Type, flh, now);
         return Issue(state, now, input.Type, flh, derived.RawUid, siteId, privacyBits, established: now);
@@ -70,7 +70,7 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         if (token.Established < OptOutEpoch) return TokenResult.OptOut;
 
         var flh = token.FirstLevelHash;
-        if (state.TestIdentities.IsRefreshOptOut(flh) || IsOptedOutForGenerate(state, flh)) return TokenResult.OptOut;
+        if (state.TestIdentities.IsRefreshOptOut(flh) || stateProvider.IsOptedOut(state, flh)) return TokenResult.OptOut;
 
         var derived = state.Deriver.DeriveFromFirstLevelHash(token.Type, flh, now);
         return Issue(state, now, token.Type, flh, derived.RawUid, token.SiteId, token.PrivacyBits, token.Established);
@@ -90,13 +90,6 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         ReadOnlySpan<byte> actual = token.RawUid;
         if (actual.Length == 32 && expected.Length == 33) expected = expected[1..];
         return CryptographicOperations.FixedTimeEquals(expected, actual) ? ValidateOutcome.Match : ValidateOutcome.NoMatch;
-    }
-
-    private bool IsOptedOutForGenerate(OperatorState state, ReadOnlySpan<byte> flh)
-    {
-        if (state.TestIdentities!.IsValidateIdentity(flh)) return false;
-        if (state.TestIdentities.IsAlwaysOptedOut(flh)) return true;
-        return stateProvider.OptOuts.IsOptedOut(flh, out _);
     }
 
     private TokenResult Issue(OperatorState state, DateTimeOffset now, IdentityType type, byte[] flh, byte[] rawUid,

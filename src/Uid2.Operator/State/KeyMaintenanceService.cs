@@ -7,7 +7,7 @@ namespace Uid2.Operator.State;
 
 /// <summary>
 /// Keeps an active key (and a successor before expiry) for the master, refresh and fallback keysets and for every
-/// generating participant, then reloads the state so new keys are served at once.
+/// generating or sharing participant, then reloads the state so new keys are served at once.
 /// </summary>
 public sealed class KeyMaintenanceService(
     IUid2Store store,
@@ -19,7 +19,7 @@ public sealed class KeyMaintenanceService(
     public async Task RunOnceAsync(CancellationToken ct)
     {
         var sites = state.IsLoaded
-            ? state.Current.Participants.Where(p => (p.Roles & Role.Generator) != 0).Select(p => p.SiteId).ToArray()
+            ? state.Current.Participants.Where(p => (p.Roles & (Role.Generator | Role.Sharer)) != 0).Select(p => p.SiteId).ToArray()
             : [];
         var added = await KeyMaintenance.EnsureActiveKeysAsync(store, sites, time, new KeyPolicy(), ct);
         if (added.Count > 0)

@@ -72,6 +72,21 @@ public sealed class OperatorStateProvider
         }
     }
 
+    /// <summary>
+    /// Whether an identity (by first-level hash) is opted out: recorded in the store or one of the always-opted-out
+    /// test identities; the validate test identities never are.
+    /// </summary>
+    public bool IsOptedOut(OperatorState state, ReadOnlySpan<byte> firstLevelHash)
+    {
+        var tests = state.TestIdentities;
+        if (tests is not null)
+        {
+            if (tests.IsValidateIdentity(firstLevelHash)) return false;
+            if (tests.IsAlwaysOptedOut(firstLevelHash)) return true;
+        }
+        return OptOuts.IsOptedOut(firstLevelHash, out _);
+    }
+
     /// <summary>Applies an opt-out this instance has just written, so it is honoured here at once.</summary>
     public void ApplyLocalOptOut(OptOutRecord record) => OptOuts.Apply([record]);
 

@@ -10,6 +10,7 @@ namespace Uid2.Operator.State;
 public sealed class OptOutIndex
 {
     private readonly ConcurrentDictionary<Hash32, DateTimeOffset> _byFirstLevelHash = new();
+    private readonly ConcurrentDictionary<Hash32, DateTimeOffset> _byAdvertisingId = new();
     private long _lastId;
 
     /// <summary>The highest store row id applied so far.</summary>
@@ -23,10 +24,21 @@ public sealed class OptOutIndex
         {
             if (r.FirstLevelHash.Length != 32) continue;
             _byFirstLevelHash.AddOrUpdate(Hash32.From(r.FirstLevelHash), r.Timestamp, (_, old) => r.Timestamp > old ? r.Timestamp : old);
+            if (r.AdvertisingId.Length >= 32)
+                _byAdvertisingId.AddOrUpdate(AdvertisingIdKey(r.AdvertisingId), r.Timestamp, (_, old) => r.Timestamp > old ? r.Timestamp : old);
             if (r.Id > _lastId) Interlocked.Exchange(ref _lastId, r.Id);
         }
     }
 
     public bool IsOptedOut(ReadOnlySpan<byte> firstLevelHash, out DateTimeOffset since) =>
         _byFirstLevelHash.TryGetValue(Hash32.From(firstLevelHash), out since);
+
+    /// <summary>By raw UID (32-byte v2 or 33-byte v3; both are keyed by their last 32 bytes), as /v2/optout/status asks.</summary>
+    public bool IsAdvertisingIdOptedOut(ReadOnlySpan<byte> rawUid, out DateTimeOffset since)
+    {
+        since = default;
+        return rawUid.Length is 32 or 33 && _byAdvertisingId.TryGetValue(AdvertisingIdKey(rawUid), out since);
+    }
+
+    private static Hash32 AdvertisingIdKey(ReadOnlySpan<byte> rawUid) => Hash32.From(rawUid[^32..]);
 }

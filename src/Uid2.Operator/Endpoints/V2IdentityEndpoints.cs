@@ -1,0 +1,216 @@
+using System.Globalization;
+using System.Text.Json;
+using Uid2.Core.Auth;
+using Uid2.Core.Identity;
+using Uid2.Core.Normalization;
+using Uid2.Operator.Protocol;
+using Uid2.Operator.Services;
+using Uid2.Operator.State;
+
+namespace Uid2.Operator.Endpoints;
+
+/// <summary>Advertiser and data-provider endpoints: identity map (v2 and v3), rotated buckets, opt-out status.</summary>
+public static class V2IdentityEndpoints
+{
+    public const int MaxOptOutStatusIds = 5_000;
+
+    public static void MapV2Identity(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v2/identity/map", MapV2).WithTags("v2");
+        app.MapPost("/v3/identity/map", MapV3).WithTags("v3");
+        app.MapPost("/v2/identity/buckets", Buckets).WithTags("v2");
+        app.MapPost("/v2/optout/status", OptOutStatus).WithTags("v2");
+    }
+
+    private const string OneArrayMessage = "Required Parameter Missing: exactly one of [email, email_hash, phone, phone_hash] must be specified";
+
+    private static Task<IResult> MapV2(HttpContext http, OperatorStateProvider state, TimeProvider time, IdentityMapService mapper) =>
+        V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
+        {
+            DiiKind? kind = null;
+            JsonElement array = default;
+            if (call.Payload.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var k in DiiKindExtensions.All)
+                {
+                    if (!call.Payload.TryGetProperty(k.ParameterName(), out var a) || a.ValueKind == JsonValueKind.Null) continue;
+                    if (kind is not null) return Fail(OneArrayMessage);
+                    kind = k;
+                    array = a;
+                }
+            }
+            if (kind is null) return Fail(OneArrayMessage);
+            if (!TryReadStrings(array, out var values, out var error)) return Fail(error!);
+            if (values.Count > IdentityMapService.MaxBatchSize) return Fail($"Too many identifiers: at most {IdentityMapService.MaxBatchSize} a request");
+
+            var now = time.GetUtcNow();
+            var results = mapper.Map(call.State, kind.Value, values, now);
+            return Ok(ProtocolResults.SuccessJson(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("mapped");
+                for (var i = 0; i < results.Length; i++)
+                {
+                    if (results[i].Outcome != MapOutcome.Mapped) continue;
+                    var id = results[i].Identity!;
+                    w.WriteStartObject();
+                    w.WriteString("identifier", values[i]);
+                    w.WriteBase64String("advertising_id", id.RawUid);
+                    w.WriteString("bucket_id", id.BucketId);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                if (results.Any(r => r.Outcome != MapOutcome.Mapped))
+                {
+                    w.WriteStartArray("unmapped");
+                    for (var i = 0; i < results.Length; i++)
+                    {
+                        if (results[i].Outcome == MapOutcome.Mapped) continue;
+                        w.WriteStartObject();
+                        w.WriteString("identifier", values[i]);
+                        w.WriteString("reason", results[i].Outcome == MapOutcome.OptOut ? "optout" : "invalid identifier");
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }));
+        });
+
+    private static Task<IResult> MapV3(HttpContext http, OperatorStateProvider state, TimeProvider time, IdentityMapService mapper) =>
+        V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
+        {
+            if (call.Payload.ValueKind != JsonValueKind.Object) return Fail(OneArrayMessage.Replace("exactly one", "at least one"));
+            var inputs = new List<(DiiKind Kind, List<string?> Values)>(4);
+            var total = 0;
+            foreach (var k in DiiKindExtensions.All)
+            {
+                if (!call.Payload.TryGetProperty(k.ParameterName(), out var a) || a.ValueKind == JsonValueKind.Null) continue;
+                if (!TryReadStrings(a, out var values, out var error)) return Fail(error!);
+                inputs.Add((k, values));
+                total += values.Count;
+            }
+            if (inputs.Count == 0) return Fail(OneArrayMessage.Replace("exactly one", "at least one"));
+            if (total > IdentityMapService.MaxBatchSize) return Fail($"Too many identifiers: at most {IdentityMapService.MaxBatchSize} a request");
+
+            var now = time.GetUtcNow();
+            var nowMs = now.ToUnixTimeMilliseconds();
+            var mapped = inputs.Select(i => (i.Kind, Results: mapper.Map(call.State, i.Kind, i.Values, now))).ToList();
+            return Ok(ProtocolResults.SuccessJson(w =>
+            {
+                w.WriteStartObject();
+                foreach (var k in DiiKindExtensions.All)
+                {
+                    w.WriteStartArray(k.ParameterName());
+                    foreach (var (kind, results) in mapped)
+                    {
+                        if (kind != k) continue;
+                        foreach (var r in results)
+                        {
+                            w.WriteStartObject();
+                            if (r.Outcome == MapOutcome.Mapped)
+                            {
+                                var id = r.Identity!;
+                                w.WriteBase64String("u", id.RawUid);
+                                if (id.PreviousRawUid is { } previous) w.WriteBase64String("p", previous);
+                                else w.WriteNull("p");
+                                w.WriteNumber("r", IdentityDeriver.RefreshFromMs(id.Bucket, nowMs) / 1000);
+                            }
+                            else
+                            {
+                                w.WriteString("e", r.Outcome == MapOutcome.OptOut ? "optout" : "invalid identifier");
+                            }
+                            w.WriteEndObject();
+                        }
+                    }
+                    w.WriteEndArray();
+                }
+                w.WriteEndObject();
+            }));
+        });
+
+    private static Task<IResult> Buckets(HttpContext http, OperatorStateProvider state, TimeProvider time) =>
+        V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
+        {
+            if (call.Payload.ValueKind != JsonValueKind.Object
+                || !call.Payload.TryGetProperty("since_timestamp", out var sinceElement)
+                || sinceElement.ValueKind != JsonValueKind.String)
+                return Fail("Required Parameter Missing: since_timestamp");
+            if (!DateTime.TryParseExact(sinceElement.GetString(), ["yyyy-MM-dd'T'HH:mm:ss", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF"],
+                    CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var since))
+                return Fail("Invalid since_timestamp: expected yyyy-MM-ddTHH:mm:ss (UTC)");
+            var sinceMs = new DateTimeOffset(since, TimeSpan.Zero).ToUnixTimeMilliseconds();
+            var salts = call.State.Salts;
+            return Ok(ProtocolResults.SuccessJson(w =>
+            {
+                w.WriteStartArray();
+                if (salts is not null)
+                {
+                    foreach (var bucket in salts.Buckets)
+                    {
+                        if (bucket.LastUpdatedMs < sinceMs) continue;
+                        w.WriteStartObject();
+                        w.WriteString("bucket_id", BucketIds.Format(bucket.Id));
+                        w.WriteString("last_updated",
+                            DateTimeOffset.FromUnixTimeMilliseconds(bucket.LastUpdatedMs).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff", CultureInfo.InvariantCulture));
+                        w.WriteEndObject();
+                    }
+                }
+                w.WriteEndArray();
+            }));
+        });
+
+    private static Task<IResult> OptOutStatus(HttpContext http, OperatorStateProvider state, TimeProvider time) =>
+        V2Pipeline.HandleAsync(http, state, time, Role.Mapper | Role.Sharer | Role.IdReader, call =>
+        {
+            if (call.Payload.ValueKind != JsonValueKind.Object
+                || !call.Payload.TryGetProperty("advertising_ids", out var idsElement)
+                || !TryReadStrings(idsElement, out var ids, out _))
+                return Fail("Required Parameter Missing: advertising_ids");
+            if (ids.Count > MaxOptOutStatusIds) return Fail($"Too many advertising_ids: at most {MaxOptOutStatusIds} a request");
+
+            Span<byte> raw = stackalloc byte[48];
+            var optedOut = new List<(string Id, long Since)>();
+            foreach (var id in ids)
+            {
+                if (id is null || !Convert.TryFromBase64String(id, raw, out var length) || length is not (32 or 33))
+                    return Fail("Invalid advertising_id: expected the base64 of a raw UID2");
+                if (state.OptOuts.IsAdvertisingIdOptedOut(raw[..length], out var since))
+                    optedOut.Add((id, since.ToUnixTimeMilliseconds()));
+            }
+            return Ok(ProtocolResults.SuccessJson(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("opted_out");
+                foreach (var (id, since) in optedOut)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("advertising_id", id);
+                    w.WriteNumber("opted_out_since", since);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }));
+        });
+
+    /// <summary>Reads a JSON array of strings; a non-string item is kept as null (reported as an invalid identifier).</summary>
+    private static bool TryReadStrings(JsonElement array, out List<string?> values, out string? error)
+    {
+        values = [];
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            error = "Identifiers must be given as a JSON array of strings";
+            return false;
+        }
+        values.Capacity = array.GetArrayLength();
+        foreach (var item in array.EnumerateArray())
+            values.Add(item.ValueKind == JsonValueKind.String ? item.GetString() : null);
+        error = null;
+        return true;
+    }
+
+    private static ValueTask<V2Reply> Fail(string message) => ValueTask.FromResult(V2Reply.Fail(ProtocolResults.ClientError(message)));
+
+    private static ValueTask<V2Reply> Ok(byte[] json) => ValueTask.FromResult(V2Reply.Encrypt(json));
+}
