@@ -36,9 +36,12 @@ public static class OperatorApp
         builder.Services.AddHostedService<StoreSyncService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
         builder.Services.AddOpenApi();
+        // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
+        builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
 
         var app = builder.Build();
         app.UseMiddleware<ProtocolErrorMiddleware>();
+        app.UseCors();
         app.MapOpenApi();
         app.MapV1();
         app.MapV2Token();

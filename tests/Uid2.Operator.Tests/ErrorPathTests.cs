@@ -191,3 +191,19 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal("OK", await response.Content.ReadAsStringAsync());
     }
 }
+
+public sealed class CorsTests
+{
+    [Fact]
+    public async Task Browsers_may_call_refresh_from_any_origin()
+    {
+        await using var host = await OperatorHost.StartAsync();
+        using var preflight = new HttpRequestMessage(HttpMethod.Options, "/v2/token/refresh");
+        preflight.Headers.Add("Origin", "https://publisher.example");
+        preflight.Headers.Add("Access-Control-Request-Method", "POST");
+        preflight.Headers.Add("Access-Control-Request-Headers", "x-uid2-client-version");
+        using var response = await host.Http.SendAsync(preflight);
+        Assert.True(response.IsSuccessStatusCode);
+        Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+    }
+}
