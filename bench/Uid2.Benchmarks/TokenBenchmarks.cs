@@ -90,6 +90,9 @@ public class TokenBenchmarks
     [Benchmark(Description = "v4 advertising token decode")]
     public TokenDecodeStatus DecodeV4() => AdvertisingTokenCodec.TryDecode(_v4, _keys, out _);
 
+    [Benchmark(Description = "v4 advertising token decode into fields (no allocation)")]
+    public TokenDecodeStatus DecodeV4Fields() => AdvertisingTokenCodec.TryDecodeFields(_v4, _keys, out _);
+
     [Benchmark(Description = "v3 refresh token encode")]
     public string EncodeRefreshV3() => RefreshTokenCodec.EncodeV3(_refreshToken, _refresh);
 

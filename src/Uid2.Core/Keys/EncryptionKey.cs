@@ -29,6 +29,20 @@ public sealed class EncryptionKey
 
     public bool IsActiveAt(DateTimeOffset now) => Activates <= now && now < Expires;
 
+    private ThreadLocal<System.Security.Cryptography.AesGcm>? _gcm;
+
+    /// <summary>
+    /// An AES-GCM instance for this key, one per thread (an instance is not safe for concurrent use), so the key
+    /// schedule is set up once per thread instead of on every token.
+    /// </summary>
+    internal System.Security.Cryptography.AesGcm Gcm => (_gcm ?? CreateGcm()).Value!;
+
+    private ThreadLocal<System.Security.Cryptography.AesGcm> CreateGcm()
+    {
+        Interlocked.CompareExchange(ref _gcm, new ThreadLocal<System.Security.Cryptography.AesGcm>(() => new(Secret, 16)), null);
+        return _gcm;
+    }
+
     public override string ToString() => $"EncryptionKey(id={Id}, site={SiteId}, activates={Activates:O}, expires={Expires:O})";
 }
 

@@ -108,13 +108,13 @@ public static class AdvertisingTokenCodec
         Wire.I64(master, 8, Wire.Ms(token.Created));
         WriteOperator(master, 16, token.Operator);
         Wire.I32(master, 29, siteKey.Id);
-        Aes256.GcmEncrypt(siteKey.Secret, site, master[MasterFixedSize..]);
+        Aes256.GcmEncrypt(siteKey, site, master[MasterFixedSize..]);
 
         var total = HeaderSize + masterLength + Aes256.GcmOverhead;        // 163/164
         destination[0] = IdentityByte.ForToken(token.Scope, token.Type);
         destination[1] = versionByte;
         Wire.I32(destination, 2, masterKey.Id);
-        Aes256.GcmEncrypt(masterKey.Secret, master, destination[HeaderSize..total]);
+        Aes256.GcmEncrypt(masterKey, master, destination[HeaderSize..total]);
         site.Clear();
         master.Clear();
         return total;
@@ -163,7 +163,15 @@ public static class AdvertisingTokenCodec
     /// </summary>
     public static TokenDecodeStatus TryDecode(ReadOnlySpan<char> token, IKeyLookup keys, out AdvertisingToken? result)
     {
-        result = null;
+        var status = TryDecodeFields(token, keys, out var fields);
+        result = status == TokenDecodeStatus.Success ? fields.ToAdvertisingToken() : null;
+        return status;
+    }
+
+    /// <summary>As <see cref="TryDecode(ReadOnlySpan{char}, IKeyLookup, out AdvertisingToken?)"/>, without allocating: the fields come back by value.</summary>
+    public static TokenDecodeStatus TryDecodeFields(ReadOnlySpan<char> token, IKeyLookup keys, out DecodedAdvertisingToken result)
+    {
+        result = default;
         if (keys is null) return TokenDecodeStatus.UnknownMasterKey;
         var status = Detect(token, out var version);
         if (status != TokenDecodeStatus.Success) return status;
@@ -173,9 +181,9 @@ public static class AdvertisingTokenCodec
             : DecodeGcm(token, version, keys, out result);
     }
 
-    private static TokenDecodeStatus DecodeGcm(ReadOnlySpan<char> token, TokenVersion version, IKeyLookup keys, out AdvertisingToken? result)
+    private static TokenDecodeStatus DecodeGcm(ReadOnlySpan<char> token, TokenVersion version, IKeyLookup keys, out DecodedAdvertisingToken result)
     {
-        result = null;
+        result = default;
         Span<byte> bytes = stackalloc byte[MaxTokenChars];
         var ok = version == TokenVersion.V4
             ? Wire.TryDecodeBase64Url(token, bytes, out var n)
@@ -189,7 +197,7 @@ public static class AdvertisingTokenCodec
         var masterLength = n - HeaderSize - Aes256.GcmOverhead;            // 129/130
         Span<byte> master = stackalloc byte[V3Length - HeaderSize - Aes256.GcmOverhead];
         master = master[..masterLength];
-        if (!Aes256.TryGcmDecrypt(masterKey.Secret, bytes[HeaderSize..], master)) return TokenDecodeStatus.InvalidPayload;
+        if (!Aes256.TryGcmDecrypt(masterKey, bytes[HeaderSize..], master)) return TokenDecodeStatus.InvalidPayload;
 
         var expiresMs = Wire.I64(master, 0);
         var createdMs = Wire.I64(master, 8);
@@ -201,7 +209,7 @@ public static class AdvertisingTokenCodec
         var siteLength = masterLength - MasterFixedSize - Aes256.GcmOverhead; // 68/69
         Span<byte> site = stackalloc byte[SiteFixedSize + 33];
         site = site[..siteLength];
-        var decrypted = Aes256.TryGcmDecrypt(siteKey.Secret, master[MasterFixedSize..], site);
+        var decrypted = Aes256.TryGcmDecrypt(siteKey, master[MasterFixedSize..], site);
         master.Clear();
         if (!decrypted) return TokenDecodeStatus.InvalidPayload;
 
@@ -220,32 +228,30 @@ public static class AdvertisingTokenCodec
             return TokenDecodeStatus.InvalidPayload;
         }
 
-        result = new AdvertisingToken
-        {
-            Version = version,
-            // A 32-byte raw UID carries no scope/type; the (unauthenticated) header byte is then the only source, as in the SDKs.
-            Scope = IdentityByte.ScopeOf(header),
-            Type = IdentityByte.TypeOf(header),
-            RawUid = raw.ToArray(),
-            SiteId = Wire.I32(site, 0),
-            PublisherId = Wire.I64(site, 4),
-            ClientKeyId = Wire.I32(site, 12),
-            PrivacyBits = Wire.I32(site, 16),
-            Expires = expires,
-            Created = created,
-            Established = established,
-            Refreshed = refreshed,
-            Operator = op,
-            MasterKeyId = masterKey.Id,
-            SiteKeyId = siteKeyId,
-        };
+        result.Version = version;
+        // A 32-byte raw UID carries no scope/type; the (unauthenticated) header byte is then the only source, as in the SDKs.
+        result.Scope = IdentityByte.ScopeOf(header);
+        result.Type = IdentityByte.TypeOf(header);
+        raw.CopyTo(result.RawUidBytes);
+        result.RawUidLength = raw.Length;
+        result.SiteId = Wire.I32(site, 0);
+        result.PublisherId = Wire.I64(site, 4);
+        result.ClientKeyId = Wire.I32(site, 12);
+        result.PrivacyBits = Wire.I32(site, 16);
+        result.Expires = expires;
+        result.Created = created;
+        result.Established = established;
+        result.Refreshed = refreshed;
+        result.Operator = op;
+        result.MasterKeyId = masterKey.Id;
+        result.SiteKeyId = siteKeyId;
         site.Clear();
         return TokenDecodeStatus.Success;
     }
 
-    private static TokenDecodeStatus DecodeV2(ReadOnlySpan<char> token, IKeyLookup keys, out AdvertisingToken? result)
+    private static TokenDecodeStatus DecodeV2(ReadOnlySpan<char> token, IKeyLookup keys, out DecodedAdvertisingToken result)
     {
-        result = null;
+        result = default;
         Span<byte> bytes = stackalloc byte[MaxTokenChars];
         if (!Wire.TryDecodeBase64(token, bytes, out var n) || n != V2Length) return TokenDecodeStatus.InvalidPayload;
         bytes = bytes[..n];
@@ -283,22 +289,20 @@ public static class AdvertisingTokenCodec
         }
         raw = raw[..rawLength];
 
-        result = new AdvertisingToken
-        {
-            Version = TokenVersion.V2,
-            Scope = rawLength == 33 ? IdentityByte.ScopeOf(raw[0]) : IdentityScope.Uid2,
-            Type = rawLength == 33 ? IdentityByte.TypeOf(raw[0]) : IdentityType.Email,
-            RawUid = raw.ToArray(),
-            SiteId = Wire.I32(site, 0),
-            PrivacyBits = Wire.I32(site, 8 + V2UidTextLength),
-            Expires = expires,
-            Created = established,
-            Established = established,
-            Refreshed = established,
-            Operator = OperatorIdentity.Default,
-            MasterKeyId = masterKeyId,
-            SiteKeyId = siteKeyId,
-        };
+        result.Version = TokenVersion.V2;
+        result.Scope = rawLength == 33 ? IdentityByte.ScopeOf(raw[0]) : IdentityScope.Uid2;
+        result.Type = rawLength == 33 ? IdentityByte.TypeOf(raw[0]) : IdentityType.Email;
+        raw.CopyTo(result.RawUidBytes);
+        result.RawUidLength = rawLength;
+        result.SiteId = Wire.I32(site, 0);
+        result.PrivacyBits = Wire.I32(site, 8 + V2UidTextLength);
+        result.Expires = expires;
+        result.Created = established;
+        result.Established = established;
+        result.Refreshed = established;
+        result.Operator = OperatorIdentity.Default;
+        result.MasterKeyId = masterKeyId;
+        result.SiteKeyId = siteKeyId;
         site.Clear();
         return TokenDecodeStatus.Success;
     }

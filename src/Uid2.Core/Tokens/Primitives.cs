@@ -27,6 +27,35 @@ internal static class Aes256
         gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
     }
 
+    /// <summary>As <see cref="GcmEncrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
+    public static void GcmEncrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
+        if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
+        var iv = destination[..GcmIvSize];
+        RandomNumberGenerator.Fill(iv);
+        key.Gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
+    }
+
+    /// <summary>As <see cref="TryGcmDecrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
+    public static bool TryGcmDecrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)
+    {
+        if (ivCiphertextTag.Length < GcmOverhead || plaintext.Length != ivCiphertextTag.Length - GcmOverhead) return false;
+        try
+        {
+            key.Gcm.Decrypt(
+                ivCiphertextTag[..GcmIvSize],
+                ivCiphertextTag.Slice(GcmIvSize, plaintext.Length),
+                ivCiphertextTag[^GcmTagSize..],
+                plaintext);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            plaintext.Clear();
+            return false;
+        }
+    }
+
     /// <summary>Decrypts IV(12) ‖ ciphertext ‖ tag(16) into <paramref name="plaintext"/> (exactly <c>input.Length - 28</c> bytes).
     /// False on any failure (wrong key size, wrong lengths, authentication failure).</summary>
     public static bool TryGcmDecrypt(ReadOnlySpan<byte> key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)

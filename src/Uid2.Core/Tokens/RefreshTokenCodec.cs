@@ -47,7 +47,7 @@ public static class RefreshTokenCodec
         bytes[0] = identity;
         bytes[1] = V3VersionByte;
         Wire.I32(bytes, 2, refreshKey.Id);
-        Aes256.GcmEncrypt(refreshKey.Secret, payload, bytes[6..]);
+        Aes256.GcmEncrypt(refreshKey, payload, bytes[6..]);
         payload.Clear();
         return Convert.ToBase64String(bytes);
     }
@@ -103,7 +103,7 @@ public static class RefreshTokenCodec
         if (key is null) return TokenDecodeStatus.UnknownRefreshKey;
 
         Span<byte> p = stackalloc byte[V3PayloadLength];
-        if (!Aes256.TryGcmDecrypt(key.Secret, bytes[6..], p)) return TokenDecodeStatus.InvalidPayload;
+        if (!Aes256.TryGcmDecrypt(key, bytes[6..], p)) return TokenDecodeStatus.InvalidPayload;
         try
         {
             if (p[57] != bytes[0]) return TokenDecodeStatus.InvalidIdentityScope;

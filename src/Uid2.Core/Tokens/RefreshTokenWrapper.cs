@@ -60,7 +60,7 @@ public static class RefreshTokenWrapper
         Span<byte> bytes = stackalloc byte[WrappedBytes];
         bytes[0] = (byte)((int)scope << 4);
         Wire.I32(bytes, 1, refreshKey.Id);
-        Aes256.GcmEncrypt(refreshKey.Secret, json, bytes[HeaderLength..]);
+        Aes256.GcmEncrypt(refreshKey, json, bytes[HeaderLength..]);
         json.Clear();
         var text = Convert.ToBase64String(bytes);
         if (text.Length != WrappedLength)
@@ -87,7 +87,7 @@ public static class RefreshTokenWrapper
         if (key is null) return false;
 
         Span<byte> json = stackalloc byte[WrappedBytes - HeaderLength - Aes256.GcmOverhead];
-        if (!Aes256.TryGcmDecrypt(key.Secret, bytes[HeaderLength..], json)) return false;
+        if (!Aes256.TryGcmDecrypt(key, bytes[HeaderLength..], json)) return false;
         try
         {
             if (!TryParse(json, out var inner, out var responseKey)) return false;
