@@ -34,6 +34,7 @@ public static class OperatorApp
         builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
         builder.Services.AddHostedService<StoreSyncService>();
+        builder.Services.AddHostedService<StoreChangeListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
         builder.Services.AddOpenApi();
         // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.

@@ -5,14 +5,17 @@ namespace Uid2.Storage;
 
 /// <summary>
 /// The store of truth: participants, API keys (hashed), client secrets, encryption keys, salts and opt-outs.
-/// Implementations: SQLite (embedded default) and, later, PostgreSQL. Every write bumps <see cref="GetVersionAsync"/>.
+/// Implementations: <see cref="SqliteUid2Store"/> (embedded default) and <see cref="PostgresUid2Store"/>. Every write but a new opt-out bumps <see cref="GetVersionAsync"/>.
 /// </summary>
 public interface IUid2Store : IAsyncDisposable
 {
     /// <summary>Creates the schema if it does not exist (idempotent, safe to call on every start).</summary>
     Task InitializeAsync(CancellationToken ct = default);
 
-    /// <summary>A counter that increases on every write to any table. Cheap: the operator polls it.</summary>
+    /// <summary>
+    /// A counter that increases on every write to any table, except inserted opt-outs: those are read incrementally
+    /// with <see cref="LoadOptOutsAfterAsync"/>, so an opt-out never forces a reload of keys and salts. Cheap: polled.
+    /// </summary>
     Task<long> GetVersionAsync(CancellationToken ct = default);
 
     /// <summary>Reads everything in one transaction.</summary>

@@ -10,14 +10,14 @@ namespace Uid2.Storage;
 /// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
 /// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
 /// </summary>
-public sealed class SqliteUid2Store : IUid2Store
+public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
 {
     /// <summary>The schema version this code writes and reads.</summary>
     public const int SchemaVersion = 1;
 
     private const int BusyTimeoutMilliseconds = 15_000;
 
-    /// <summary>Every table whose writes bump <c>store_version</c>.</summary>
+    /// <summary>Every table whose writes bump <c>store_version</c> (opt-outs: updates and deletes only).</summary>
     private static readonly string[] VersionedTables = ["participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "optouts"];
 
     private readonly string _connectionString;
@@ -106,6 +106,8 @@ public sealed class SqliteUid2Store : IUid2Store
         {
             foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
             {
+                // New opt-outs are read incrementally (LoadOptOutsAfterAsync): they must not force a full reload.
+                if (table == "optouts" && op == "INSERT") continue;
                 await ExecuteAsync(conn, tx,
                     $"CREATE TRIGGER IF NOT EXISTS trg_{table}_{op.ToLowerInvariant()}_version AFTER {op} ON {table} " +
                     "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
@@ -487,6 +489,57 @@ public sealed class SqliteUid2Store : IUid2Store
         cmd.Parameters.AddWithValue("$ts", ms);
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), FromMs(ms));
+    }
+
+    // ---------------------------------------------------------------- leader lock
+
+    /// <summary>In-memory stores: lock names held in this process, per database.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> MemoryLocks = new();
+
+    /// <summary>
+    /// A SQLite file is shared only by processes on one host, so an OS file lock is enough: an exclusive lock on
+    /// <c>&lt;database&gt;.lock-&lt;name&gt;</c> (created if missing, never deleted), released on dispose or process exit.
+    /// It excludes other handles in this process too. An in-memory store locks within this process.
+    /// </summary>
+    public Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ct.ThrowIfCancellationRequested();
+        var safe = string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+        if (safe.Length > 64 || safe != name)
+            safe = safe[..Math.Min(safe.Length, 40)] + "-" + Convert.ToHexString(
+                System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)))[..16].ToLowerInvariant();
+
+        if (DatabasePath is null)
+        {
+            var key = _connectionString + "\n" + name;
+            return Task.FromResult<IAsyncDisposable?>(MemoryLocks.TryAdd(key, 0) ? new Lease(() => MemoryLocks.TryRemove(key, out _)) : null);
+        }
+
+        var dir = Path.GetDirectoryName(DatabasePath);
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock on Unix, a share lock on Windows) without blocking.
+            var file = new FileStream(DatabasePath + ".lock-" + safe, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            return Task.FromResult<IAsyncDisposable?>(new Lease(file.Dispose));
+        }
+        catch (IOException)
+        {
+            return Task.FromResult<IAsyncDisposable?>(null); // held by another process or handle
+        }
+    }
+
+    private sealed class Lease(Action release) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0) release();
+            return ValueTask.CompletedTask;
+        }
     }
 
     // ---------------------------------------------------------------- plumbing

@@ -9,7 +9,8 @@ public static class Uid2StoreFactory
     public const string DefaultConnectionString = "Data Source=data/uid2.db";
 
     /// <summary>
-    /// <c>Data Source=</c> (or <c>DataSource=</c>, <c>Filename=</c>) → SQLite; <c>Host=</c> → PostgreSQL (not yet available).
+    /// <c>Data Source=</c> (or <c>DataSource=</c>, <c>Filename=</c>) → <see cref="SqliteUid2Store"/>;
+    /// <c>Host=</c> (or <c>Server=</c>) → <see cref="PostgresUid2Store"/> (an Npgsql connection string).
     /// The store is not initialized: call <see cref="IUid2Store.InitializeAsync"/>.
     /// </summary>
     public static IUid2Store Create(string connectionString)
@@ -21,9 +22,10 @@ public static class Uid2StoreFactory
         if (keys.Contains("data source") || keys.Contains("datasource") || keys.Contains("filename"))
             return new SqliteUid2Store(connectionString);
         if (keys.Contains("host") || keys.Contains("server"))
-            throw new NotSupportedException("PostgreSQL support arrives with the scale-out work; use a SQLite 'Data Source=' connection string");
+            return new PostgresUid2Store(connectionString);
         throw new ArgumentException(
-            "Unrecognized store connection string: expected a SQLite 'Data Source=<file path>' (e.g. 'Data Source=data/uid2.db').",
+            "Unrecognized store connection string: expected a SQLite 'Data Source=<file path>' (e.g. 'Data Source=data/uid2.db') " +
+            "or a PostgreSQL 'Host=<server>;Database=<name>;Username=<user>;Password=<password>'.",
             nameof(connectionString));
     }
 

@@ -2,19 +2,16 @@ using Uid2.Core.Keys;
 
 namespace Uid2.Storage.Tests;
 
-public sealed class BootstrapAndKeyTests : IDisposable
+public abstract class BootstrapAndKeyTests : StoreTestBase
 {
     private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly int[] Reserved = [ReservedSites.Master, ReservedSites.Refresh, ReservedSites.FallbackPublisher];
-    private readonly TempDb _db = new();
 
-    public void Dispose() => _db.Dispose();
-
-    [Fact]
+    [StoreFact]
     public async Task Bootstrapper_creates_salts_and_keys_once()
     {
         var time = new ManualTimeProvider(T0);
-        await using var store = _db.Open();
+        await using var store = Target.Open();
         Assert.True(await StoreBootstrapper.EnsureInitializedAsync(store, time, 1000, default));
         var first = await store.LoadSnapshotAsync();
         Assert.NotNull(first.Salts);
@@ -41,12 +38,12 @@ public sealed class BootstrapAndKeyTests : IDisposable
         Assert.Equal(first.Salts.FirstLevelSalt, second.Salts!.FirstLevelSalt);
     }
 
-    [Fact]
-    public async Task Concurrent_bootstrappers_on_one_file_create_one_set()
+    [StoreFact]
+    public async Task Concurrent_bootstrappers_on_one_database_create_one_set()
     {
         for (var round = 0; round < 5; round++)
         {
-            using var db = new TempDb();
+            await using var db = await CreateExtraTargetAsync();
             var time = new ManualTimeProvider(T0);
             await using var a = db.Open();
             await using var b = db.Open();
@@ -64,12 +61,12 @@ public sealed class BootstrapAndKeyTests : IDisposable
         }
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Concurrent_key_maintenance_adds_each_key_once_with_distinct_ids()
     {
         var time = new ManualTimeProvider(T0);
-        await using var a = _db.Open();
-        await using var b = _db.Open();
+        await using var a = Target.Open();
+        await using var b = Target.Open();
         await a.InitializeAsync();
         await b.InitializeAsync();
         var sites = Enumerable.Range(100, 20).ToArray();
@@ -81,12 +78,12 @@ public sealed class BootstrapAndKeyTests : IDisposable
         Assert.Equal(23, keys.Select(k => k.SiteId).Distinct().Count());
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Key_maintenance_rotates_before_expiry_and_replaces_expired_keys()
     {
         var time = new ManualTimeProvider(T0);
         var policy = new KeyPolicy();
-        await using var store = _db.Open();
+        await using var store = Target.Open();
         await store.InitializeAsync();
 
         var initial = await KeyMaintenance.EnsureActiveKeysAsync(store, [123], time, policy, default);
@@ -130,6 +127,12 @@ public sealed class BootstrapAndKeyTests : IDisposable
         Assert.All(fresh, k => Assert.Equal(late, k.Activates));
         Assert.Equal(456, new KeyRing((await store.LoadSnapshotAsync()).Keys).ActivePublisherKey(456, late)!.SiteId);
     }
+}
+
+/// <summary>Key planning: pure, no store.</summary>
+public sealed class KeyPlanTests
+{
+    private static readonly DateTimeOffset T0 = new(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     [Fact]
     public void A_successor_never_leaves_a_gap_when_the_current_key_expires_within_the_delay()
@@ -148,4 +151,15 @@ public sealed class BootstrapAndKeyTests : IDisposable
         Assert.Throws<ArgumentException>(() => new KeyPolicy { Lifetime = TimeSpan.FromDays(7) }.Validate());
         new KeyPolicy().Validate();
     }
+}
+
+
+public sealed class SqliteBootstrapAndKeyTests : BootstrapAndKeyTests
+{
+    protected override StoreTarget NewTarget() => new SqliteTarget();
+}
+
+public sealed class PostgresBootstrapAndKeyTests : BootstrapAndKeyTests, IPostgresTests
+{
+    protected override StoreTarget NewTarget() => new PostgresTarget();
 }

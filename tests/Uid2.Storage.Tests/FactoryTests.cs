@@ -20,11 +20,23 @@ public sealed class FactoryTests
         Assert.Equal("Data Source=data/uid2.db", Uid2StoreFactory.DefaultConnectionString);
     }
 
-    [Fact]
-    public void Postgres_is_not_supported_yet()
+    [Theory]
+    [InlineData("Host=localhost;Database=uid2;Username=u")]
+    [InlineData("Server=db.internal;Port=5433;Database=uid2;Username=u;Password=p")]
+    [InlineData("host = localhost ; database = uid2")]
+    public async Task Postgres_connection_strings_give_a_postgres_store_without_connecting(string cs)
     {
-        var ex = Assert.Throws<NotSupportedException>(() => Uid2StoreFactory.Create("Host=localhost;Database=uid2;Username=u"));
-        Assert.Contains("Data Source=", ex.Message);
+        await using var store = Uid2StoreFactory.Create(cs);
+        Assert.IsType<PostgresUid2Store>(store);
+        Assert.IsAssignableFrom<IStoreChangeNotifier>(store);
+        Assert.IsAssignableFrom<IStoreLeaderLock>(store);
+    }
+
+    [Fact]
+    public void A_malformed_postgres_connection_string_is_rejected_clearly()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Uid2StoreFactory.Create("Host=localhost;Port=notanumber"));
+        Assert.Contains("PostgreSQL", ex.Message);
     }
 
     [Theory]
@@ -36,5 +48,6 @@ public sealed class FactoryTests
     {
         var ex = Assert.Throws<ArgumentException>(() => Uid2StoreFactory.Create(cs));
         Assert.Contains("Data Source", ex.Message);
+        if (cs.Contains('=')) Assert.Contains("Host=", ex.Message);
     }
 }

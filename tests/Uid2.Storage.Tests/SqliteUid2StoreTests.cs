@@ -1,56 +1,28 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
-using Uid2.Core.Auth;
-using Uid2.Core.Identity;
-using Uid2.Core.Keys;
-using Xunit.Abstractions;
 
 namespace Uid2.Storage.Tests;
 
-public sealed class SqliteUid2StoreTests(ITestOutputHelper output) : IDisposable
+/// <summary>SQLite-only behaviour; the shared behaviour is in <see cref="SqliteStoreContractTests"/>.</summary>
+public sealed class SqliteUid2StoreTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_717_171_717_123);
     private readonly TempDb _db = new();
 
     public void Dispose() => _db.Dispose();
 
-    private async Task<SqliteUid2Store> OpenInitializedAsync()
-    {
-        var store = _db.Open();
-        await store.InitializeAsync();
-        return store;
-    }
-
-    private static Participant SampleParticipant(int siteId = 123) =>
-        new(siteId, "Publisher " + siteId, Role.Generator | Role.Sharer, true, T0);
-
-    private static ApiKeyRecord SampleApiKey(int siteId = 123, string? keyId = null)
-    {
-        var generated = ApiKeys.Generate(siteId);
-        return new ApiKeyRecord(keyId ?? generated.KeyId, generated.KeyHash, generated.KeySalt, siteId, "key for " + siteId,
-            Role.Generator | Role.IdReader, ApiKeys.GenerateClientSecret(), false, T0.AddSeconds(1));
-    }
-
-    private static EncryptionKey SampleKey(int id, int siteId) =>
-        new(id, siteId, T0, T0.AddMinutes(id), T0.AddDays(30), RandomNumberGenerator.GetBytes(32));
-
-    private static SaltSet SampleSalts(int count = 5) =>
-        new("first-level-salt", Enumerable.Range(0, count)
-            .Select(i => new SaltBucket(i, 1_000 + i, "salt-" + i, 2_000 + i, i % 2 == 0 ? null : "previous-" + i)).ToList());
-
     [Fact]
     public async Task Initialize_is_idempotent_and_creates_the_parent_directory()
     {
         Assert.False(Directory.Exists(Path.GetDirectoryName(_db.Path)));
-        await using (var store = await OpenInitializedAsync())
+        await using (var store = _db.Open())
         {
             await store.InitializeAsync();
-            await store.AddParticipantAsync(SampleParticipant());
+            await store.InitializeAsync();
+            await store.AddParticipantAsync(StoreContractTests.SampleParticipant());
         }
         Assert.True(File.Exists(_db.Path));
 
-        await using (var again = await OpenInitializedAsync())
+        await using (var again = _db.Open())
         {
             await again.InitializeAsync();
             Assert.NotNull(await again.GetParticipantAsync(123));
@@ -71,179 +43,11 @@ public sealed class SqliteUid2StoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task Every_entity_round_trips_through_the_snapshot()
-    {
-        await using var store = await OpenInitializedAsync();
-        var empty = await store.LoadSnapshotAsync();
-        Assert.Empty(empty.Participants);
-        Assert.Empty(empty.ApiKeys);
-        Assert.Empty(empty.Keys);
-        Assert.Null(empty.Salts);
-        Assert.Empty(empty.OptOuts);
-
-        var participant = SampleParticipant();
-        var disabled = new Participant(456, "Disabled DSP", Role.IdReader, false, T0.AddDays(-1));
-        var apiKey = SampleApiKey();
-        var disabledKey = SampleApiKey(456) with { Disabled = true, Roles = Role.None };
-        var keys = new[] { SampleKey(1, ReservedSites.Master), SampleKey(2, ReservedSites.Refresh), SampleKey(3, 123) };
-        var salts = SampleSalts();
-        await store.AddParticipantAsync(participant);
-        await store.AddParticipantAsync(disabled);
-        await store.AddApiKeyAsync(apiKey);
-        await store.AddApiKeyAsync(disabledKey);
-        await store.AddKeysAsync(keys);
-        await store.SaveSaltsAsync(salts);
-        var optOut = await store.AddOptOutAsync([1, 2, 3], [4, 5, 6, 7], T0);
-
-        var snapshot = await store.LoadSnapshotAsync();
-        Assert.Equal(await store.GetVersionAsync(), snapshot.Version);
-        Assert.Equal([participant, disabled], snapshot.Participants);
-        Assert.Equal([apiKey, disabledKey], snapshot.ApiKeys);
-        Assert.Equal(keys.Length, snapshot.Keys.Count);
-        foreach (var (expected, actual) in keys.Zip(snapshot.Keys))
-        {
-            Assert.Equal(expected.Id, actual.Id);
-            Assert.Equal(expected.SiteId, actual.SiteId);
-            Assert.Equal(expected.Created, actual.Created);
-            Assert.Equal(expected.Activates, actual.Activates);
-            Assert.Equal(expected.Expires, actual.Expires);
-            Assert.Equal(expected.Secret, actual.Secret);
-        }
-        Assert.NotNull(snapshot.Salts);
-        Assert.Equal(salts.FirstLevelSalt, snapshot.Salts.FirstLevelSalt);
-        Assert.Equal(salts.Buckets, snapshot.Salts.Buckets);
-        var stored = Assert.Single(snapshot.OptOuts);
-        Assert.Equal(optOut.Id, stored.Id);
-        Assert.Equal(new byte[] { 1, 2, 3 }, stored.FirstLevelHash);
-        Assert.Equal(new byte[] { 4, 5, 6, 7 }, stored.AdvertisingId);
-        Assert.Equal(T0, stored.Timestamp);
-
-        Assert.Equal(participant, await store.GetParticipantAsync(123));
-        Assert.Null(await store.GetParticipantAsync(999));
-
-        var withoutOptOuts = await ((IUid2Store)store).LoadSnapshotAsync(includeOptOuts: false);
-        Assert.Empty(withoutOptOuts.OptOuts);
-        Assert.Equal(2, withoutOptOuts.Participants.Count);
-    }
-
-    [Fact]
-    public async Task Saving_salts_replaces_the_whole_set()
-    {
-        await using var store = await OpenInitializedAsync();
-        await store.SaveSaltsAsync(SampleSalts(10));
-        var smaller = new SaltSet("another", [new SaltBucket(0, 5, "x", 6, "y"), new SaltBucket(1, 7, "z", 8, null)]);
-        await store.SaveSaltsAsync(smaller);
-        var loaded = (await store.LoadSnapshotAsync()).Salts!;
-        Assert.Equal("another", loaded.FirstLevelSalt);
-        Assert.Equal(smaller.Buckets, loaded.Buckets);
-
-        Assert.False(await store.SaveSaltsIfAbsentAsync(() => throw new InvalidOperationException("must not be called")));
-    }
-
-    [Fact]
-    public async Task Version_increases_on_every_kind_of_write()
-    {
-        await using var store = await OpenInitializedAsync();
-        var last = await store.GetVersionAsync();
-
-        async Task AssertBumped(string what)
-        {
-            var now = await store.GetVersionAsync();
-            Assert.True(now > last, $"version did not increase after {what}");
-            last = now;
-        }
-
-        await store.AddParticipantAsync(SampleParticipant(10)); await AssertBumped("participant");
-        await store.AddApiKeyAsync(SampleApiKey(10)); await AssertBumped("api key");
-        await store.CreateParticipantAsync(SampleParticipant(11), SampleApiKey(11)); await AssertBumped("participant + key");
-        await store.AddKeysAsync([SampleKey(1, 10)]); await AssertBumped("keys");
-        await store.AddKeysAtomicallyAsync(_ => [SampleKey(2, 10)]); await AssertBumped("atomic keys");
-        await store.SaveSaltsAsync(SampleSalts()); await AssertBumped("salts");
-        await store.SaveSaltsAsync(SampleSalts(2)); await AssertBumped("smaller salts");
-        await store.AddOptOutAsync([1], [2], T0); await AssertBumped("opt-out");
-
-        // Writers that bypass the store class (another tool, a manual fix) bump it too: the triggers do it.
-        await using var conn = new SqliteConnection($"Data Source={_db.Path};Pooling=False");
-        await conn.OpenAsync();
-        foreach (var sql in new[]
-                 {
-                     "UPDATE participants SET name = 'renamed' WHERE site_id = 10;",
-                     "UPDATE api_keys SET disabled = 1 WHERE site_id = 10;",
-                     "UPDATE encryption_keys SET expires = expires + 1 WHERE id = 1;",
-                     "UPDATE salt_meta SET first_level_salt = 'x';",
-                     "UPDATE salt_buckets SET current_salt = 'y' WHERE id = 0;",
-                     "UPDATE optouts SET timestamp_ms = 1;",
-                     "DELETE FROM api_keys WHERE site_id = 11;",
-                     "DELETE FROM participants WHERE site_id = 11;",
-                     "DELETE FROM encryption_keys WHERE id = 2;",
-                     "DELETE FROM salt_buckets WHERE id = 1;",
-                     "DELETE FROM salt_meta;",
-                     "DELETE FROM optouts;",
-                 })
-        {
-            await using var cmd = conn.CreateCommand();
-            cmd.CommandText = sql;
-            Assert.Equal(1, await cmd.ExecuteNonQueryAsync());
-            await AssertBumped(sql);
-        }
-
-        var noChange = await store.AddKeysAtomicallyAsync(_ => []);
-        Assert.Empty(noChange);
-        Assert.Equal(last, await store.GetVersionAsync());
-    }
-
-    [Fact]
-    public async Task Opt_outs_survive_reopening_and_load_incrementally()
-    {
-        var records = new List<OptOutRecord>();
-        await using (var store = await OpenInitializedAsync())
-        {
-            for (var i = 0; i < 5; i++)
-                records.Add(await store.AddOptOutAsync([(byte)i, 0xAA], [(byte)(i + 100)], T0.AddSeconds(i)));
-        }
-        Assert.Equal(records.Select(r => r.Id).Order(), records.Select(r => r.Id));
-        Assert.Equal(records.Count, records.Select(r => r.Id).Distinct().Count());
-
-        await using var reopened = await OpenInitializedAsync();
-        var all = await reopened.LoadOptOutsAfterAsync(0);
-        Assert.Equal(records.Select(r => r.Id), all.Select(r => r.Id));
-        Assert.Equal(records.Select(r => r.Timestamp), all.Select(r => r.Timestamp));
-        Assert.Equal(records.Select(r => Convert.ToHexString(r.FirstLevelHash)), all.Select(r => Convert.ToHexString(r.FirstLevelHash)));
-
-        var after = await reopened.LoadOptOutsAfterAsync(records[2].Id);
-        Assert.Equal(records.Skip(3).Select(r => r.Id), after.Select(r => r.Id));
-        Assert.Empty(await reopened.LoadOptOutsAfterAsync(records[^1].Id));
-
-        var next = await reopened.AddOptOutAsync([9], [9], T0);
-        Assert.True(next.Id > records[^1].Id);
-    }
-
-    [Fact]
-    public async Task Duplicates_are_reported_as_conflicts()
-    {
-        await using var store = await OpenInitializedAsync();
-        await store.AddParticipantAsync(SampleParticipant());
-        var ex = await Assert.ThrowsAsync<StoreConflictException>(() => store.AddParticipantAsync(SampleParticipant()));
-        Assert.Contains("123", ex.Message);
-
-        var key = SampleApiKey();
-        await store.AddApiKeyAsync(key);
-        await Assert.ThrowsAsync<StoreConflictException>(() => store.AddApiKeyAsync(key));
-
-        await store.AddKeysAsync([SampleKey(7, 123)]);
-        await Assert.ThrowsAsync<StoreConflictException>(() => store.AddKeysAsync([SampleKey(7, 123)]));
-
-        // A failed CreateParticipant leaves nothing behind.
-        await Assert.ThrowsAsync<StoreConflictException>(() => store.CreateParticipantAsync(SampleParticipant(500), key));
-        Assert.Null(await store.GetParticipantAsync(500));
-    }
-
-    [Fact]
     public async Task In_memory_store_works()
     {
         await using var store = new SqliteUid2Store("Data Source=:memory:");
         await store.InitializeAsync();
-        await store.AddParticipantAsync(SampleParticipant());
+        await store.AddParticipantAsync(StoreContractTests.SampleParticipant());
         await store.AddOptOutAsync([1], [2], T0);
         var snapshot = await store.LoadSnapshotAsync();
         Assert.Single(snapshot.Participants);
@@ -252,26 +56,33 @@ public sealed class SqliteUid2StoreTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task A_million_salt_buckets_save_and_load_quickly()
+    public async Task In_memory_leader_lock_is_exclusive_per_database()
     {
-        const int count = 1 << 20;
-        var salts = SaltSetFactory.CreateRandom(count, T0.ToUnixTimeMilliseconds());
-        await using var store = await OpenInitializedAsync();
+        await using var a = new SqliteUid2Store("Data Source=:memory:");
+        await using var b = new SqliteUid2Store("Data Source=:memory:");
+        await using var held = await a.TryAcquireAsync("rotation", default);
+        Assert.NotNull(held);
+        Assert.Null(await a.TryAcquireAsync("rotation", default));
+        await using (var other = await b.TryAcquireAsync("rotation", default)) // another database
+            Assert.NotNull(other);
+        await held!.DisposeAsync();
+        await using var again = await a.TryAcquireAsync("rotation", default);
+        Assert.NotNull(again);
+    }
 
-        var sw = Stopwatch.StartNew();
-        await store.SaveSaltsAsync(salts);
-        var saved = sw.Elapsed;
-        sw.Restart();
-        var loaded = (await store.LoadSnapshotAsync()).Salts!;
-        var load = sw.Elapsed;
-        sw.Restart();
-        await store.SaveSaltsAsync(SaltSetFactory.CreateRandom(count, T0.ToUnixTimeMilliseconds() + 1));
-        var resave = sw.Elapsed;
-        output.WriteLine($"save {saved.TotalMilliseconds:F0} ms, load {load.TotalMilliseconds:F0} ms, replace {resave.TotalMilliseconds:F0} ms");
+    [Fact]
+    public async Task Leader_lock_files_sit_next_to_the_database_with_safe_names()
+    {
+        await using var store = _db.Open();
+        await using var held = await store.TryAcquireAsync("key rotation/../x", default);
+        Assert.NotNull(held);
+        var lockFile = Assert.Single(Directory.GetFiles(Path.GetDirectoryName(_db.Path)!, "uid2.db.lock-*"));
+        Assert.DoesNotContain("..", Path.GetFileName(lockFile)[8..]);
+    }
 
-        Assert.Equal(count, loaded.Buckets.Count);
-        Assert.Equal(salts.FirstLevelSalt, loaded.FirstLevelSalt);
-        Assert.Equal(salts.Buckets[count - 1], loaded.Buckets[count - 1]);
-        Assert.True(saved + load < TimeSpan.FromSeconds(30), $"save {saved}, load {load}");
+    [Fact]
+    public void Sqlite_does_not_claim_change_notifications()
+    {
+        Assert.False(typeof(IStoreChangeNotifier).IsAssignableFrom(typeof(SqliteUid2Store)));
     }
 }

@@ -16,7 +16,25 @@ public sealed class KeyMaintenanceService(
     IOptions<OperatorOptions> options,
     ILogger<KeyMaintenanceService> logger) : BackgroundService
 {
+    /// <summary>The lock that makes one instance at a time perform scheduled rotations.</summary>
+    public const string RotationLockName = "uid2-key-rotation";
+
+    /// <summary>Runs one maintenance pass if this instance holds the rotation lock (always, on a store without one).</summary>
     public async Task RunOnceAsync(CancellationToken ct)
+    {
+        if (store is IStoreLeaderLock leaderLock)
+        {
+            await using var held = await leaderLock.TryAcquireAsync(RotationLockName, ct);
+            if (held is null) return; // another instance is rotating; its keys reach us through the store sync
+            await RotateAsync(ct);
+        }
+        else
+        {
+            await RotateAsync(ct);
+        }
+    }
+
+    private async Task RotateAsync(CancellationToken ct)
     {
         var sites = state.IsLoaded
             ? state.Current.Participants.Where(p => (p.Roles & (Role.Generator | Role.Sharer)) != 0).Select(p => p.SiteId).ToArray()

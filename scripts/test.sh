@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs every test of the project: the browser SDK's (Vitest), then all .NET tests (unit, property, integration against
+# a real Kestrel, PostgreSQL, end-to-end in headless Chromium).
+#
+# Needs: the .NET 10 SDK and Node.js 20+ with npm. PostgreSQL and Chromium come from Debian's packages: when they are
+# missing and this runs as root, they are installed (apt-get). Set UID2_TEST_POSTGRES to use an existing PostgreSQL
+# server instead of the throwaway one started here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+[ -x /usr/bin/chromium ] || [ "${UID2_SKIP_BROWSER:-}" = 1 ] || need_packages+=(chromium)
+if [ -z "${UID2_TEST_POSTGRES:-}" ] && [ "${UID2_SKIP_POSTGRES:-}" != 1 ] \
+   && ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  need_packages+=(postgresql)
+fi
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "test.sh: installing ${need_packages[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  else
+    echo "test.sh: please install ${need_packages[*]} (Debian: sudo apt-get install -y ${need_packages[*]})" >&2
+    exit 1
+  fi
+fi
+
+if [ -z "${UID2_TEST_POSTGRES:-}" ] && [ "${UID2_SKIP_POSTGRES:-}" != 1 ]; then
+  eval "$(bash scripts/start-test-postgres.sh)"
+  export UID2_TEST_POSTGRES
+fi
+
+(cd web/sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
+
+dotnet test Uid2.slnx

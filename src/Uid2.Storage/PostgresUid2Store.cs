@@ -1,0 +1,713 @@
+using System.Data;
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+using NpgsqlTypes;
+using Uid2.Core.Auth;
+using Uid2.Core.Identity;
+using Uid2.Core.Keys;
+
+namespace Uid2.Storage;
+
+/// <summary>
+/// The scale-out store: one PostgreSQL database shared by any number of operators and the admin CLI.
+/// Same logical schema and behaviour as <see cref="SqliteUid2Store"/> (times as Unix epoch milliseconds, triggers that
+/// bump <c>store_version</c> on every insert, update, delete or truncate of every data table, opt-outs included),
+/// plus <c>NOTIFY uid2_changes</c> from the same triggers (<see cref="IStoreChangeNotifier"/>) and advisory-lock
+/// leader election (<see cref="IStoreLeaderLock"/>).
+/// <para>
+/// The schema is created and upgraded by <see cref="InitializeAsync"/> from versioned migrations recorded in
+/// <c>schema_migrations</c>; each runs in its own transaction under <c>pg_advisory_xact_lock</c>, so instances
+/// starting together apply each migration once. Tables live in the connection's default schema (search_path).
+/// </para>
+/// </summary>
+public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock
+{
+    // Transaction-scoped advisory lock keys (the single-bigint key space; leader locks use hashed keys).
+    private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1
+    private const long KeysLockKey = 0x5549_4432_0000_0002;
+    private const long SaltsLockKey = 0x5549_4432_0000_0003;
+
+    /// <summary>The versioned migrations, in order. Never edit one that has shipped: append a new one.</summary>
+    private static readonly (int Version, string Name, string Sql)[] Migrations =
+    [
+        (1, "initial schema, version and notify triggers", """
+            CREATE TABLE store_version (
+                id      integer PRIMARY KEY CHECK (id = 1),
+                version bigint NOT NULL);
+            INSERT INTO store_version (id, version) VALUES (1, 0);
+
+            CREATE TABLE participants (
+                site_id integer PRIMARY KEY,
+                name    text NOT NULL,
+                roles   text NOT NULL,
+                enabled boolean NOT NULL DEFAULT true,
+                created bigint NOT NULL);
+
+            CREATE TABLE api_keys (
+                key_id        text PRIMARY KEY,
+                key_hash      text NOT NULL,
+                key_salt      text NOT NULL,
+                site_id       integer NOT NULL,
+                name          text NOT NULL,
+                roles         text NOT NULL,
+                client_secret text NOT NULL,
+                disabled      boolean NOT NULL DEFAULT false,
+                created       bigint NOT NULL);
+            CREATE INDEX ix_api_keys_site_id ON api_keys (site_id);
+
+            CREATE TABLE encryption_keys (
+                id        integer PRIMARY KEY,
+                site_id   integer NOT NULL,
+                created   bigint NOT NULL,
+                activates bigint NOT NULL,
+                expires   bigint NOT NULL,
+                secret    bytea NOT NULL CHECK (octet_length(secret) = 32));
+            CREATE INDEX ix_encryption_keys_site_id ON encryption_keys (site_id);
+
+            CREATE TABLE salt_meta (
+                id               integer PRIMARY KEY CHECK (id = 1),
+                first_level_salt text NOT NULL);
+
+            CREATE TABLE salt_buckets (
+                id              integer PRIMARY KEY,
+                last_updated_ms bigint NOT NULL,
+                current_salt    text NOT NULL,
+                refresh_from_ms bigint NOT NULL,
+                previous_salt   text);
+
+            CREATE TABLE optouts (
+                id               bigserial PRIMARY KEY,
+                first_level_hash bytea NOT NULL,
+                advertising_id   bytea NOT NULL,
+                timestamp_ms     bigint NOT NULL);
+            CREATE INDEX ix_optouts_first_level_hash ON optouts (first_level_hash);
+
+            -- Statement-level, so a million-row salt COPY bumps the version once, not a million times.
+            CREATE FUNCTION uid2_config_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                UPDATE store_version SET version = version + 1 WHERE id = 1;
+                PERFORM pg_notify('uid2_changes', TG_TABLE_NAME);
+                RETURN NULL;
+            END
+            $fn$;
+
+            -- New opt-outs are read incrementally, so only updates and deletes bump the version (as on SQLite);
+            -- notifications come from the row trigger below.
+            CREATE FUNCTION uid2_optouts_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN
+                    UPDATE store_version SET version = version + 1 WHERE id = 1;
+                END IF;
+                IF TG_OP = 'TRUNCATE' THEN
+                    PERFORM pg_notify('uid2_changes', 'optouts');
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+
+            CREATE FUNCTION uid2_optout_row_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    PERFORM pg_notify('uid2_changes', NEW.id::text);
+                ELSE
+                    PERFORM pg_notify('uid2_changes', 'optouts');
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+
+            CREATE TRIGGER trg_participants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON participants
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_api_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON api_keys
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_encryption_keys_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON encryption_keys
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_salt_meta_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON salt_meta
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_salt_buckets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON salt_buckets
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_optouts_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON optouts
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_optouts_changed();
+            CREATE TRIGGER trg_optouts_row_changed AFTER INSERT OR UPDATE OR DELETE ON optouts
+                FOR EACH ROW EXECUTE FUNCTION uid2_optout_row_changed();
+            """),
+    ];
+
+    /// <summary>The newest schema version this build knows.</summary>
+    public static int SchemaVersion => Migrations[^1].Version;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly string _dedicatedConnectionString;
+    private bool _disposed;
+
+    /// <summary>
+    /// Connects (lazily, pooled) with an Npgsql connection string, e.g.
+    /// <c>Host=db;Port=5432;Database=uid2;Username=uid2;Password=…</c>. The database must exist.
+    /// </summary>
+    public PostgresUid2Store(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        NpgsqlConnectionStringBuilder builder;
+        try
+        {
+            builder = new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (Exception ex) when (ex is ArgumentException or FormatException or KeyNotFoundException)
+        {
+            throw new ArgumentException($"Invalid PostgreSQL connection string: {ex.Message}", nameof(connectionString));
+        }
+        if (string.IsNullOrWhiteSpace(builder.Host))
+            throw new ArgumentException("The PostgreSQL connection string needs a 'Host=<server>'.", nameof(connectionString));
+
+        _dataSource = NpgsqlDataSource.Create(builder);
+
+        // LISTEN and session advisory locks need a connection of their own, never returned to the pool (a pool reset
+        // would drop them); keepalives make a dead server or network show up as an exception instead of silence.
+        var dedicated = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false };
+        if (dedicated.KeepAlive == 0) dedicated.KeepAlive = 15;
+        _dedicatedConnectionString = dedicated.ConnectionString;
+    }
+
+    // ---------------------------------------------------------------- schema
+
+    public async Task InitializeAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        foreach (var (version, name, sql) in Migrations)
+        {
+            await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, tx, """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    version    integer PRIMARY KEY,
+                    name       text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now());
+                """, ct).ConfigureAwait(false);
+            var newest = await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_migrations;", ct).ConfigureAwait(false);
+            if (newest is int n && n > SchemaVersion)
+                throw new InvalidOperationException($"The database schema is version {n}, newer than this build understands ({SchemaVersion}).");
+            if (newest is int applied && applied >= version)
+            {
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                continue;
+            }
+
+            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
+            await using (var record = Command(conn, tx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2);"))
+            {
+                record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
+                record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
+                await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    public async Task<long> GetVersionAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        var v = await ScalarAsync(conn, null, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false);
+        return v is long l ? l : 0;
+    }
+
+    public Task<StoreSnapshot> LoadSnapshotAsync(CancellationToken ct = default) => LoadSnapshotAsync(includeOptOuts: true, ct);
+
+    public async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // REPEATABLE READ: every statement below sees the one snapshot taken by the first.
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "SET TRANSACTION READ ONLY;", ct).ConfigureAwait(false);
+
+        var version = await ScalarAsync(conn, tx, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false) as long? ?? 0L;
+        var participants = await ReadParticipantsAsync(conn, tx, null, ct).ConfigureAwait(false);
+        var apiKeys = await ReadApiKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var keys = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var salts = await ReadSaltsAsync(conn, tx, ct).ConfigureAwait(false);
+        IReadOnlyList<OptOutRecord> optOuts = includeOptOuts ? await ReadOptOutsAsync(conn, tx, 0, ct).ConfigureAwait(false) : [];
+
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts);
+    }
+
+    public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        return await ReadOptOutsAsync(conn, null, afterId, ct).ConfigureAwait(false);
+    }
+
+    public async Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        var list = await ReadParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
+        return list.Count == 0 ? null : list[0];
+    }
+
+    private static async Task<IReadOnlyList<Participant>> ReadParticipantsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, int? siteId, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
+            (siteId is null ? " ORDER BY site_id;" : " WHERE site_id = $1;"));
+        if (siteId is not null) cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId.Value });
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<Participant>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new Participant(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4))));
+        return list;
+    }
+
+    private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        // COLLATE "C": the same byte order as SQLite's default for ties on created.
+        await using var cmd = Command(conn, tx,
+            "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id COLLATE \"C\";");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<ApiKeyRecord>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
+                Roles.Parse(r.GetString(5)), r.GetString(6), r.GetBoolean(7), FromMs(r.GetInt64(8))));
+        return list;
+    }
+
+    private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<EncryptionKey>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new EncryptionKey(r.GetInt32(0), r.GetInt32(1), FromMs(r.GetInt64(2)), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)),
+                r.GetFieldValue<byte[]>(5)));
+        return list;
+    }
+
+    private static async Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
+        if (firstLevel is null) return null;
+        if (await ScalarAsync(conn, tx, "SELECT max(id) FROM salt_buckets;", ct).ConfigureAwait(false) is not int max) return null;
+
+        // Binary COPY out: the fastest way to stream a million rows; it reads within the transaction's snapshot.
+        // No ORDER BY: ids are 0..count-1, so each row goes straight to its slot (no sort on the server).
+        var slots = new SaltBucket?[(int)Math.Min(max + 1L, 1 << 24)];
+        var rows = 0;
+        await using (var export = await conn.BeginBinaryExportAsync(
+            "COPY salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) TO STDOUT (FORMAT BINARY)",
+            ct).ConfigureAwait(false))
+        {
+            // Synchronous reads on purpose: the exporter buffers, and per-value async calls would dominate.
+            while (export.StartRow() != -1)
+            {
+                if ((rows++ & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+                var id = export.Read<int>(NpgsqlDbType.Integer);
+                var updated = export.Read<long>(NpgsqlDbType.Bigint);
+                var salt = export.Read<string>(NpgsqlDbType.Text);
+                var refresh = export.Read<long>(NpgsqlDbType.Bigint);
+                string? previous;
+                if (export.IsNull)
+                {
+                    export.Skip();
+                    previous = null;
+                }
+                else
+                {
+                    previous = export.Read<string>(NpgsqlDbType.Text);
+                }
+                if (id >= 0 && id < slots.Length) slots[id] = new SaltBucket(id, updated, salt, refresh, previous);
+            }
+        }
+        // A gap (a bucket deleted by hand) makes SaltSet refuse the set, as on SQLite.
+        var buckets = rows == slots.Length && Array.TrueForAll(slots, b => b is not null)
+            ? slots!
+            : slots.Where(b => b is not null).ToArray();
+        return new SaltSet(firstLevel, buckets!);
+    }
+
+    private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, long afterId, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > $1 ORDER BY id;");
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterId });
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<OptOutRecord>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new OptOutRecord(r.GetInt64(0), r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2), FromMs(r.GetInt64(3))));
+        return list;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    public async Task AddParticipantAsync(Participant participant, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(participant);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await InsertParticipantAsync(conn, null, participant, ct).ConfigureAwait(false);
+    }
+
+    public async Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(apiKey);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await InsertApiKeyAsync(conn, null, apiKey, ct).ConfigureAwait(false);
+    }
+
+    public async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(participant);
+        ArgumentNullException.ThrowIfNull(apiKey);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
+        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task InsertParticipantAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Participant p, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO participants (site_id, name, roles, enabled, created) VALUES ($1, $2, $3, $4, $5);");
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = p.SiteId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.Name });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(p.Roles) });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = p.Enabled });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = p.Created.ToUnixTimeMilliseconds() });
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new StoreConflictException($"A participant with site id {p.SiteId} already exists.", ex);
+        }
+    }
+
+    private static async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyHash });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeySalt });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = k.SiteId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.Name });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(k.Roles) });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.ClientSecret });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = k.Disabled });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = k.Created.ToUnixTimeMilliseconds() });
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new StoreConflictException($"An API key with key id {k.KeyId} already exists.", ex);
+        }
+    }
+
+    public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey});", ct).ConfigureAwait(false);
+        await InsertKeysAsync(conn, tx, keys, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
+        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        // Every key writer, in every process, takes this lock first and keeps it until commit. Under READ COMMITTED
+        // the read below starts after the lock is granted, so it sees everything the previous holder committed.
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey});", ct).ConfigureAwait(false);
+        var existing = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
+        var added = plan(existing);
+        if (added.Count == 0)
+        {
+            await tx.RollbackAsync(ct).ConfigureAwait(false);
+            return added;
+        }
+        await InsertKeysAsync(conn, tx, added, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return added;
+    }
+
+    private static async Task InsertKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($1, $2, $3, $4, $5, $6);");
+        var pId = new NpgsqlParameter<int>();
+        var pSite = new NpgsqlParameter<int>();
+        var pCreated = new NpgsqlParameter<long>();
+        var pActivates = new NpgsqlParameter<long>();
+        var pExpires = new NpgsqlParameter<long>();
+        var pSecret = new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea };
+        cmd.Parameters.Add(pId);
+        cmd.Parameters.Add(pSite);
+        cmd.Parameters.Add(pCreated);
+        cmd.Parameters.Add(pActivates);
+        cmd.Parameters.Add(pExpires);
+        cmd.Parameters.Add(pSecret);
+        foreach (var k in keys)
+        {
+            pId.TypedValue = k.Id;
+            pSite.TypedValue = k.SiteId;
+            pCreated.TypedValue = k.Created.ToUnixTimeMilliseconds();
+            pActivates.TypedValue = k.Activates.ToUnixTimeMilliseconds();
+            pExpires.TypedValue = k.Expires.ToUnixTimeMilliseconds();
+            pSecret.TypedValue = k.Secret;
+            try
+            {
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+            {
+                throw new StoreConflictException($"An encryption key with id {k.Id} already exists.", ex);
+            }
+        }
+    }
+
+    public async Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(salts);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
+        await WriteSaltsAsync(conn, tx, salts, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(create);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
+        var present = await ScalarAsync(conn, tx, "SELECT count(*) FROM salt_meta;", ct).ConfigureAwait(false) as long? ?? 0;
+        if (present > 0)
+        {
+            await tx.RollbackAsync(ct).ConfigureAwait(false);
+            return false;
+        }
+        await WriteSaltsAsync(conn, tx, create(), ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private static async Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct)
+    {
+        await using (var meta = Command(conn, tx,
+            "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
+        {
+            meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = salts.FirstLevelSalt });
+            await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+
+        var empty = await ScalarAsync(conn, tx, "SELECT NOT EXISTS (SELECT 1 FROM salt_buckets);", ct).ConfigureAwait(false) is true;
+        if (empty)
+        {
+            await CopySaltBucketsAsync(conn, "salt_buckets", salts.Buckets, ct).ConfigureAwait(false);
+            return;
+        }
+
+        // Replacing: binary COPY into a temporary table, then write only the differences, in place — a rotation changes
+        // a fraction of the buckets, so most rows are not rewritten (no bloat, little WAL). Not TRUNCATE, which is not
+        // MVCC-safe for concurrent snapshot readers: readers keep seeing the old set until this transaction commits.
+        // The statement-level triggers bump the version (and notify) once per statement.
+        await ExecuteAsync(conn, tx, """
+            SET LOCAL work_mem = '128MB';
+            CREATE TEMPORARY TABLE salt_buckets_incoming (LIKE salt_buckets) ON COMMIT DROP;
+            """, ct).ConfigureAwait(false);
+        await CopySaltBucketsAsync(conn, "salt_buckets_incoming", salts.Buckets, ct).ConfigureAwait(false);
+        await ExecuteAsync(conn, tx, "ANALYZE salt_buckets_incoming;", ct).ConfigureAwait(false);
+        await using (var trim = Command(conn, tx, "DELETE FROM salt_buckets WHERE id >= $1;"))
+        {
+            trim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = salts.Buckets.Count });
+            await trim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await ExecuteAsync(conn, tx, """
+            UPDATE salt_buckets b
+               SET last_updated_ms = n.last_updated_ms, current_salt = n.current_salt,
+                   refresh_from_ms = n.refresh_from_ms, previous_salt = n.previous_salt
+              FROM salt_buckets_incoming n
+             WHERE b.id = n.id
+               AND (b.last_updated_ms, b.current_salt, b.refresh_from_ms, b.previous_salt)
+                   IS DISTINCT FROM (n.last_updated_ms, n.current_salt, n.refresh_from_ms, n.previous_salt);
+            INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt)
+            SELECT n.id, n.last_updated_ms, n.current_salt, n.refresh_from_ms, n.previous_salt
+              FROM salt_buckets_incoming n
+             WHERE NOT EXISTS (SELECT 1 FROM salt_buckets b WHERE b.id = n.id);
+            DROP TABLE salt_buckets_incoming;
+            """, ct).ConfigureAwait(false);
+    }
+
+    private static async Task CopySaltBucketsAsync(NpgsqlConnection conn, string table, IReadOnlyList<SaltBucket> buckets, CancellationToken ct)
+    {
+        await using var import = await conn.BeginBinaryImportAsync(
+            $"COPY {table} (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+        // Synchronous writes on purpose: the importer buffers, and per-value async calls would dominate.
+        for (var i = 0; i < buckets.Count; i++)
+        {
+            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            var b = buckets[i];
+            import.StartRow();
+            import.Write(b.Id, NpgsqlDbType.Integer);
+            import.Write(b.LastUpdatedMs, NpgsqlDbType.Bigint);
+            import.Write(b.CurrentSalt, NpgsqlDbType.Text);
+            import.Write(b.RefreshFromMs, NpgsqlDbType.Bigint);
+            if (b.PreviousSalt is null) import.WriteNull();
+            else import.Write(b.PreviousSalt, NpgsqlDbType.Text);
+        }
+        await import.CompleteAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(firstLevelHash);
+        ArgumentNullException.ThrowIfNull(advertisingId);
+        var ms = timestamp.ToUnixTimeMilliseconds();
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // One autocommit statement: committed (and flushed, with the default synchronous_commit) when it returns.
+        await using var cmd = Command(conn, null,
+            "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($1, $2, $3) RETURNING id;");
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = advertisingId, NpgsqlDbType = NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ms });
+        var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), FromMs(ms));
+    }
+
+    // ---------------------------------------------------------------- notifications
+
+    /// <inheritdoc />
+    public async Task ListenAsync(Func<string, Task> onChange, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(onChange);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        await using var conn = new NpgsqlConnection(_dedicatedConnectionString);
+        await conn.OpenAsync(ct).ConfigureAwait(false);
+
+        // Raised from inside WaitAsync (on this call's flow); queued and handled after it returns, one at a time.
+        var pending = new Queue<string>();
+        conn.Notification += (_, e) =>
+        {
+            lock (pending) pending.Enqueue(e.Payload);
+        };
+        await using (var listen = new NpgsqlCommand($"LISTEN {StoreChanges.Channel};", conn))
+            await listen.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+
+        await onChange(StoreChanges.Resync).ConfigureAwait(false);
+        while (true)
+        {
+            await conn.WaitAsync(ct).ConfigureAwait(false);
+            while (true)
+            {
+                string payload;
+                lock (pending)
+                {
+                    if (!pending.TryDequeue(out payload!)) break;
+                }
+                await onChange(payload).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- leader lock
+
+    /// <inheritdoc />
+    public async Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var key = LeaderLockKey(name);
+        var conn = new NpgsqlConnection(_dedicatedConnectionString);
+        try
+        {
+            await conn.OpenAsync(ct).ConfigureAwait(false);
+            await using var cmd = new NpgsqlCommand("SELECT pg_try_advisory_lock($1);", conn);
+            cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = key });
+            if ((bool)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!)
+                return new LeaderLease(conn, key);
+        }
+        catch
+        {
+            await conn.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        await conn.DisposeAsync().ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>
+    /// The session advisory lock key (<c>pg_try_advisory_lock(bigint)</c>) of the leader lock <paramref name="name"/>:
+    /// the first 8 bytes of a SHA-256, stable across processes and builds.
+    /// </summary>
+    public static long LeaderLockKey(string name)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(Encoding.UTF8.GetBytes("uid2-leader-lock:" + name), hash);
+        return BitConverter.ToInt64(hash);
+    }
+
+    private sealed class LeaderLease(NpgsqlConnection conn, long key) : IAsyncDisposable
+    {
+        private int _disposed;
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+            try
+            {
+                // Closing the (unpooled) session releases the lock anyway; unlocking first makes it immediate and explicit.
+                await using var cmd = new NpgsqlCommand("SELECT pg_advisory_unlock($1);", conn);
+                cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = key });
+                await cmd.ExecuteScalarAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+            {
+                // The connection is gone, and the server released the lock with the session.
+            }
+            finally
+            {
+                await conn.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- plumbing
+
+    private ValueTask<NpgsqlConnection> OpenAsync(CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _dataSource.OpenConnectionAsync(ct);
+    }
+
+    private static NpgsqlCommand Command(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql) => new(sql, conn, tx);
+
+    private static async Task ExecuteAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, sql);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
+
+    private static async Task<object?> ScalarAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, sql);
+        var v = await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false);
+        return v is DBNull ? null : v;
+    }
+
+    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+}

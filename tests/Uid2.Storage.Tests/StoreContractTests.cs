@@ -1,0 +1,334 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Uid2.Core.Auth;
+using Uid2.Core.Identity;
+using Uid2.Core.Keys;
+using Xunit.Abstractions;
+
+namespace Uid2.Storage.Tests;
+
+/// <summary>The behaviour every <see cref="IUid2Store"/> provider must have; one derived class per provider.</summary>
+public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBase
+{
+    protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_717_171_717_123);
+
+    protected ITestOutputHelper Output { get; } = output;
+
+    protected Task<IUid2Store> OpenInitializedAsync() => Target.OpenInitializedAsync();
+
+    public static Participant SampleParticipant(int siteId = 123) =>
+        new(siteId, "Publisher " + siteId, Role.Generator | Role.Sharer, true, T0);
+
+    public static ApiKeyRecord SampleApiKey(int siteId = 123, string? keyId = null)
+    {
+        var generated = ApiKeys.Generate(siteId);
+        return new ApiKeyRecord(keyId ?? generated.KeyId, generated.KeyHash, generated.KeySalt, siteId, "key for " + siteId,
+            Role.Generator | Role.IdReader, ApiKeys.GenerateClientSecret(), false, T0.AddSeconds(1));
+    }
+
+    public static EncryptionKey SampleKey(int id, int siteId) =>
+        new(id, siteId, T0, T0.AddMinutes(id), T0.AddDays(30), RandomNumberGenerator.GetBytes(32));
+
+    public static SaltSet SampleSalts(int count = 5) =>
+        new("first-level-salt", Enumerable.Range(0, count)
+            .Select(i => new SaltBucket(i, 1_000 + i, "salt-" + i, 2_000 + i, i % 2 == 0 ? null : "previous-" + i)).ToList());
+
+    [StoreFact]
+    public async Task Initialize_is_idempotent()
+    {
+        await using (var store = await OpenInitializedAsync())
+        {
+            await store.InitializeAsync();
+            await store.AddParticipantAsync(SampleParticipant());
+        }
+        await using var again = await OpenInitializedAsync();
+        var version = await again.GetVersionAsync();
+        await again.InitializeAsync();
+        Assert.NotNull(await again.GetParticipantAsync(123));
+        Assert.Equal(version, await again.GetVersionAsync());
+    }
+
+    [StoreFact]
+    public async Task Every_entity_round_trips_through_the_snapshot()
+    {
+        await using var store = await OpenInitializedAsync();
+        var empty = await store.LoadSnapshotAsync();
+        Assert.Empty(empty.Participants);
+        Assert.Empty(empty.ApiKeys);
+        Assert.Empty(empty.Keys);
+        Assert.Null(empty.Salts);
+        Assert.Empty(empty.OptOuts);
+
+        var participant = SampleParticipant();
+        var disabled = new Participant(456, "Disabled DSP", Role.IdReader, false, T0.AddDays(-1));
+        var apiKey = SampleApiKey();
+        var disabledKey = SampleApiKey(456) with { Disabled = true, Roles = Role.None };
+        var keys = new[] { SampleKey(1, ReservedSites.Master), SampleKey(2, ReservedSites.Refresh), SampleKey(3, 123) };
+        var salts = SampleSalts();
+        await store.AddParticipantAsync(participant);
+        await store.AddParticipantAsync(disabled);
+        await store.AddApiKeyAsync(apiKey);
+        await store.AddApiKeyAsync(disabledKey);
+        await store.AddKeysAsync(keys);
+        await store.SaveSaltsAsync(salts);
+        var optOut = await store.AddOptOutAsync([1, 2, 3], [4, 5, 6, 7], T0);
+
+        var snapshot = await store.LoadSnapshotAsync();
+        Assert.Equal(await store.GetVersionAsync(), snapshot.Version);
+        Assert.Equal([participant, disabled], snapshot.Participants);
+        Assert.Equal([apiKey, disabledKey], snapshot.ApiKeys);
+        Assert.Equal(keys.Length, snapshot.Keys.Count);
+        foreach (var (expected, actual) in keys.Zip(snapshot.Keys))
+        {
+            Assert.Equal(expected.Id, actual.Id);
+            Assert.Equal(expected.SiteId, actual.SiteId);
+            Assert.Equal(expected.Created, actual.Created);
+            Assert.Equal(expected.Activates, actual.Activates);
+            Assert.Equal(expected.Expires, actual.Expires);
+            Assert.Equal(expected.Secret, actual.Secret);
+        }
+        Assert.NotNull(snapshot.Salts);
+        Assert.Equal(salts.FirstLevelSalt, snapshot.Salts.FirstLevelSalt);
+        Assert.Equal(salts.Buckets, snapshot.Salts.Buckets);
+        var stored = Assert.Single(snapshot.OptOuts);
+        Assert.Equal(optOut.Id, stored.Id);
+        Assert.Equal(new byte[] { 1, 2, 3 }, stored.FirstLevelHash);
+        Assert.Equal(new byte[] { 4, 5, 6, 7 }, stored.AdvertisingId);
+        Assert.Equal(T0, stored.Timestamp);
+
+        Assert.Equal(participant, await store.GetParticipantAsync(123));
+        Assert.Null(await store.GetParticipantAsync(999));
+
+        var withoutOptOuts = await store.LoadSnapshotAsync(includeOptOuts: false);
+        Assert.Empty(withoutOptOuts.OptOuts);
+        Assert.Equal(2, withoutOptOuts.Participants.Count);
+        Assert.Equal(snapshot.Version, withoutOptOuts.Version);
+    }
+
+    [StoreFact]
+    public async Task Saving_salts_replaces_the_whole_set()
+    {
+        await using var store = await OpenInitializedAsync();
+        await store.SaveSaltsAsync(SampleSalts(10));
+        var smaller = new SaltSet("another", [new SaltBucket(0, 5, "x", 6, "y"), new SaltBucket(1, 7, "z", 8, null)]);
+        await store.SaveSaltsAsync(smaller);
+        var loaded = (await store.LoadSnapshotAsync()).Salts!;
+        Assert.Equal("another", loaded.FirstLevelSalt);
+        Assert.Equal(smaller.Buckets, loaded.Buckets);
+
+        var larger = SampleSalts(20);
+        await store.SaveSaltsAsync(larger);
+        Assert.Equal(larger.Buckets, (await store.LoadSnapshotAsync()).Salts!.Buckets);
+
+        Assert.False(await store.SaveSaltsIfAbsentAsync(() => throw new InvalidOperationException("must not be called")));
+    }
+
+    [StoreFact]
+    public async Task Salts_are_saved_if_absent_exactly_once_under_concurrency()
+    {
+        await using var a = await OpenInitializedAsync();
+        await using var b = await OpenInitializedAsync();
+        var calls = 0;
+        SaltSet Create()
+        {
+            Interlocked.Increment(ref calls);
+            return SampleSalts(1000);
+        }
+        var results = await Task.WhenAll(Enumerable.Range(0, 6).Select(i =>
+            Task.Run(() => (i % 2 == 0 ? a : b).SaveSaltsIfAbsentAsync(Create))));
+        Assert.Equal(1, results.Count(r => r));
+        Assert.Equal(1, calls);
+        Assert.Equal(1000, (await b.LoadSnapshotAsync()).Salts!.Buckets.Count);
+    }
+
+    [StoreFact]
+    public async Task Version_increases_on_every_kind_of_write()
+    {
+        await using var store = await OpenInitializedAsync();
+        var last = await store.GetVersionAsync();
+
+        async Task AssertBumped(string what)
+        {
+            var now = await store.GetVersionAsync();
+            Assert.True(now > last, $"version did not increase after {what}");
+            last = now;
+        }
+
+        await store.AddParticipantAsync(SampleParticipant(10)); await AssertBumped("participant");
+        await store.AddApiKeyAsync(SampleApiKey(10)); await AssertBumped("api key");
+        await store.CreateParticipantAsync(SampleParticipant(11), SampleApiKey(11)); await AssertBumped("participant + key");
+        await store.AddKeysAsync([SampleKey(1, 10)]); await AssertBumped("keys");
+        await store.AddKeysAtomicallyAsync(_ => [SampleKey(2, 10)]); await AssertBumped("atomic keys");
+        await store.SaveSaltsAsync(SampleSalts()); await AssertBumped("salts");
+        await store.SaveSaltsAsync(SampleSalts(2)); await AssertBumped("smaller salts");
+        var beforeOptOut = await store.GetVersionAsync();
+        await store.AddOptOutAsync([1], [2], T0);
+        Assert.Equal(beforeOptOut, await store.GetVersionAsync()); // read incrementally, never a full reload
+
+        // Writers that bypass the store class (another tool, a manual fix) bump it too: the triggers do it.
+        foreach (var sql in new[]
+                 {
+                     "UPDATE participants SET name = 'renamed' WHERE site_id = 10;",
+                     "UPDATE api_keys SET name = 'renamed' WHERE site_id = 10;",
+                     "UPDATE encryption_keys SET expires = expires + 1 WHERE id = 1;",
+                     "UPDATE salt_meta SET first_level_salt = 'x';",
+                     "UPDATE salt_buckets SET current_salt = 'y' WHERE id = 0;",
+                     "UPDATE optouts SET timestamp_ms = 1;",
+                     "DELETE FROM api_keys WHERE site_id = 11;",
+                     "DELETE FROM participants WHERE site_id = 11;",
+                     "DELETE FROM encryption_keys WHERE id = 2;",
+                     "DELETE FROM salt_buckets WHERE id = 1;",
+                     "DELETE FROM salt_meta;",
+                     "DELETE FROM optouts;",
+                 })
+        {
+            Assert.Equal(1, await Target.ExecuteSqlAsync(sql));
+            await AssertBumped(sql);
+        }
+
+        var noChange = await store.AddKeysAtomicallyAsync(_ => []);
+        Assert.Empty(noChange);
+        Assert.Equal(last, await store.GetVersionAsync());
+        Assert.Equal(last, (await store.LoadSnapshotAsync()).Version);
+    }
+
+    [StoreFact]
+    public async Task Opt_outs_survive_reopening_and_load_incrementally()
+    {
+        var records = new List<OptOutRecord>();
+        await using (var store = await OpenInitializedAsync())
+        {
+            for (var i = 0; i < 5; i++)
+                records.Add(await store.AddOptOutAsync([(byte)i, 0xAA], [(byte)(i + 100)], T0.AddSeconds(i)));
+        }
+        Assert.Equal(records.Select(r => r.Id).Order(), records.Select(r => r.Id));
+        Assert.Equal(records.Count, records.Select(r => r.Id).Distinct().Count());
+
+        await using var reopened = await OpenInitializedAsync();
+        var all = await reopened.LoadOptOutsAfterAsync(0);
+        Assert.Equal(records.Select(r => r.Id), all.Select(r => r.Id));
+        Assert.Equal(records.Select(r => r.Timestamp), all.Select(r => r.Timestamp));
+        Assert.Equal(records.Select(r => Convert.ToHexString(r.FirstLevelHash)), all.Select(r => Convert.ToHexString(r.FirstLevelHash)));
+        Assert.Equal(records.Select(r => Convert.ToHexString(r.AdvertisingId)), all.Select(r => Convert.ToHexString(r.AdvertisingId)));
+
+        var after = await reopened.LoadOptOutsAfterAsync(records[2].Id);
+        Assert.Equal(records.Skip(3).Select(r => r.Id), after.Select(r => r.Id));
+        Assert.Empty(await reopened.LoadOptOutsAfterAsync(records[^1].Id));
+
+        var next = await reopened.AddOptOutAsync([9], [9], T0);
+        Assert.True(next.Id > records[^1].Id);
+    }
+
+    [StoreFact]
+    public async Task Duplicates_are_reported_as_conflicts()
+    {
+        await using var store = await OpenInitializedAsync();
+        await store.AddParticipantAsync(SampleParticipant());
+        var ex = await Assert.ThrowsAsync<StoreConflictException>(() => store.AddParticipantAsync(SampleParticipant()));
+        Assert.Contains("123", ex.Message);
+
+        var key = SampleApiKey();
+        await store.AddApiKeyAsync(key);
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.AddApiKeyAsync(key));
+
+        await store.AddKeysAsync([SampleKey(7, 123)]);
+        var keyEx = await Assert.ThrowsAsync<StoreConflictException>(() => store.AddKeysAsync([SampleKey(8, 123), SampleKey(7, 123)]));
+        Assert.Contains("7", keyEx.Message);
+        Assert.DoesNotContain((await store.LoadSnapshotAsync()).Keys, k => k.Id == 8); // all or nothing
+
+        // A failed CreateParticipant leaves nothing behind.
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.CreateParticipantAsync(SampleParticipant(500), key));
+        Assert.Null(await store.GetParticipantAsync(500));
+        await Assert.ThrowsAsync<StoreConflictException>(() => store.CreateParticipantAsync(SampleParticipant(), SampleApiKey(123)));
+        Assert.Single((await store.LoadSnapshotAsync()).ApiKeys);
+    }
+
+    [StoreFact]
+    public async Task Concurrent_key_maintenance_from_two_instances_creates_one_set()
+    {
+        var time = new ManualTimeProvider(T0);
+        await using var a = await OpenInitializedAsync();
+        await using var b = await OpenInitializedAsync();
+        var added = await Task.WhenAll(
+            Task.Run(() => KeyMaintenance.EnsureActiveKeysAsync(a, [], time, new KeyPolicy(), default)),
+            Task.Run(() => KeyMaintenance.EnsureActiveKeysAsync(b, [], time, new KeyPolicy(), default)));
+        Assert.Equal(3, added.Sum(x => x.Count));
+        var keys = (await a.LoadSnapshotAsync()).Keys;
+        Assert.Equal([1, 2, 3], keys.Select(k => k.Id));
+        Assert.Equal(KeyMaintenance.ReservedSiteIds.Order(), keys.Select(k => k.SiteId).Order());
+    }
+
+    [StoreFact]
+    public async Task Leader_lock_is_exclusive_across_instances_and_released_on_dispose()
+    {
+        await using var a = await OpenInitializedAsync();
+        await using var b = await OpenInitializedAsync();
+        var lockA = Assert.IsAssignableFrom<IStoreLeaderLock>(a);
+        var lockB = Assert.IsAssignableFrom<IStoreLeaderLock>(b);
+
+        var held = await lockA.TryAcquireAsync("key-rotation", default);
+        Assert.NotNull(held);
+        Assert.Null(await lockB.TryAcquireAsync("key-rotation", default));
+        Assert.Null(await lockA.TryAcquireAsync("key-rotation", default)); // not re-entrant either
+
+        var other = await lockB.TryAcquireAsync("salt-rotation", default); // names are independent
+        Assert.NotNull(other);
+        await other.DisposeAsync();
+
+        await held.DisposeAsync();
+        await held.DisposeAsync(); // idempotent
+        var next = await lockB.TryAcquireAsync("key-rotation", default);
+        Assert.NotNull(next);
+        Assert.Null(await lockA.TryAcquireAsync("key-rotation", default));
+        await next.DisposeAsync();
+    }
+
+    [StoreFact]
+    public async Task A_million_salt_buckets_save_and_load_quickly()
+    {
+        const int count = 1 << 20;
+        var salts = SaltSetFactory.CreateRandom(count, T0.ToUnixTimeMilliseconds());
+        await using var store = await OpenInitializedAsync();
+
+        var sw = Stopwatch.StartNew();
+        await store.SaveSaltsAsync(salts);
+        var saved = sw.Elapsed;
+        sw.Restart();
+        var loaded = (await store.LoadSnapshotAsync()).Salts!;
+        var load = sw.Elapsed;
+        sw.Restart();
+        var replacement = SaltSetFactory.CreateRandom(count, T0.ToUnixTimeMilliseconds() + 1);
+        sw.Restart();
+        await store.SaveSaltsAsync(replacement);
+        var resave = sw.Elapsed;
+
+        // A typical rotation: 1% of the buckets get a new salt.
+        var rotated = new SaltSet(replacement.FirstLevelSalt, replacement.Buckets
+            .Select(b => b.Id % 100 == 0 ? new SaltBucket(b.Id, 99, "rotated-" + b.Id, 100, b.CurrentSalt) : b).ToList());
+        sw.Restart();
+        await store.SaveSaltsAsync(rotated);
+        var rotate = sw.Elapsed;
+        Output.WriteLine($"{Target.Provider}: save {saved.TotalMilliseconds:F0} ms, load {load.TotalMilliseconds:F0} ms, " +
+            $"replace all {resave.TotalMilliseconds:F0} ms, rotate 1% {rotate.TotalMilliseconds:F0} ms");
+        var reloaded = (await store.LoadSnapshotAsync(includeOptOuts: false)).Salts!;
+        Assert.Equal(rotated.Buckets[100], reloaded.Buckets[100]);
+        Assert.Equal(rotated.Buckets[101], reloaded.Buckets[101]);
+        Assert.Equal(count, reloaded.Buckets.Count);
+
+        Assert.Equal(count, loaded.Buckets.Count);
+        Assert.Equal(salts.FirstLevelSalt, loaded.FirstLevelSalt);
+        Assert.Equal(salts.Buckets[0], loaded.Buckets[0]);
+        Assert.Equal(salts.Buckets[count - 1], loaded.Buckets[count - 1]);
+        Assert.True(saved + load < TimeSpan.FromSeconds(30), $"save {saved}, load {load}");
+    }
+}
+
+public sealed class SqliteStoreContractTests(ITestOutputHelper output) : StoreContractTests(output)
+{
+    protected override StoreTarget NewTarget() => new SqliteTarget();
+}
+
+public sealed class PostgresStoreContractTests(ITestOutputHelper output) : StoreContractTests(output), IPostgresTests
+{
+    protected override StoreTarget NewTarget() => new PostgresTarget();
+}
