@@ -160,6 +160,13 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         if (string.IsNullOrWhiteSpace(builder.Host))
             throw new ArgumentException("The PostgreSQL connection string needs a 'Host=<server>'.", nameof(connectionString));
 
+        // Fail fast when the server is down (Npgsql's defaults wait 15 s to connect): the operator keeps serving from
+        // its snapshot and answers durable writes with 503 rather than hanging the request. Explicit settings win.
+        if (!connectionString.Contains("Timeout", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.Timeout = 3;
+            builder.CommandTimeout = 15;
+        }
         _dataSource = NpgsqlDataSource.Create(builder);
 
         // LISTEN and session advisory locks need a connection of their own, never returned to the pool (a pool reset

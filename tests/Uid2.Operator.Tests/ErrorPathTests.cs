@@ -8,7 +8,7 @@ using Uid2.Operator.Tests.Infrastructure;
 namespace Uid2.Operator.Tests;
 
 /// <summary>Every bad input answers in the protocol's error shape with a 4xx, never a 500.</summary>
-public sealed class ErrorPathTests : IAsyncLifetime
+public abstract class ErrorPathTests(StoreKind store) : IAsyncLifetime
 {
     private OperatorHost _host = null!;
     private TestParticipant _publisher = null!;
@@ -16,7 +16,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _host = await OperatorHost.StartAsync();
+        _host = await OperatorHost.StartAsync(store: store);
         _publisher = await _host.AddParticipantAsync(2001, Role.Generator);
         _mapperOnly = await _host.AddParticipantAsync(2002, Role.Mapper);
     }
@@ -39,7 +39,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("/v1/token/generate")]
     [InlineData("/v1/token/generate?email=a%40b.com&phone=%2B12345678901")]
     [InlineData("/v1/token/generate?email_hash=x&phone_hash=y")]
@@ -47,7 +47,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "client_error", await _host.GetAsync(path, _publisher.ApiKey),
             "Required Parameter Missing: exactly one of [email, email_hash, phone, phone_hash] must be specified");
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("email=not-an-email")]
     [InlineData("email=")]
     [InlineData("email=a%40b%40c.com")]
@@ -58,7 +58,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
     public async Task V1_generate_rejects_invalid_identifiers(string query) =>
         AssertError(400, "client_error", await _host.GetAsync("/v1/token/generate?" + query, _publisher.ApiKey), "Invalid Identifier");
 
-    [Fact]
+    [SkippableFact]
     public async Task V2_generate_rejects_missing_conflicting_and_invalid_identities()
     {
         AssertError(400, "client_error", await _host.PostV2Async("/v2/token/generate", _publisher, new { }));
@@ -68,7 +68,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "client_error", await _host.PostV2Async("/v2/token/generate", _publisher, new { email_hash = "short" }), "Invalid Identifier");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unknown_or_missing_api_key_is_unauthorized()
     {
         var missing = await _host.GetAsync("/v1/token/generate?email=a%40b.com");
@@ -80,7 +80,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal(401, (await _host.GetAsync("/v1/token/generate?email=a%40b.com", "garbage")).Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_key_without_the_role_is_unauthorized()
     {
         Assert.Equal(401, (await _host.GetAsync("/v1/token/generate?email=a%40b.com", _mapperOnly.ApiKey)).Status);
@@ -88,7 +88,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal(401, (await _host.PostV2Async("/v2/token/logout", _publisher, new { email = "a@b.com" })).Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Envelope_errors_are_client_errors()
     {
         AssertError(400, "client_error", await PostRawAsync("/v2/token/generate", new StringContent("%%% not base64 %%%"), _publisher.ApiKey));
@@ -115,7 +115,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "client_error", await PostRawAsync("/v2/token/generate", new StringContent(Convert.ToBase64String(notJson)), _publisher.ApiKey));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Octet_stream_envelopes_are_accepted_and_answered_in_binary()
     {
         var secret = Convert.FromBase64String(_publisher.Secret);
@@ -131,7 +131,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal("success", JsonDocument.Parse(json!).RootElement.GetProperty("status").GetString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Oversized_body_is_rejected_with_413_in_protocol_shape()
     {
         var big = new string('A', (1 << 20) + 1024);
@@ -143,7 +143,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal("client_error", j2.GetProperty("status").GetString());
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("garbage")]
     [InlineData("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")]
     public async Task Malformed_refresh_tokens(string token)
@@ -153,7 +153,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "invalid_token", await _host.GetAsync("/v1/token/refresh?refresh_token=" + Uri.EscapeDataString(token)));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Tampered_wrapped_refresh_token_is_rejected()
     {
         var (_, json) = await _host.PostV2Async("/v2/token/generate", _publisher, new { email = "tamper@example.com" });
@@ -165,7 +165,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "client_error", await _host.GetAsync("/v1/token/refresh"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Validate_needs_a_token_and_an_identity()
     {
         AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?email=a%40b.com"));
@@ -174,7 +174,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         AssertError(400, "client_error", await _host.PostV2Async("/v2/token/validate", _publisher, new { email = "a@b.com" }));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unknown_paths_and_methods_answer_in_protocol_shape()
     {
         AssertError(404, "client_error", await _host.GetAsync("/v9/nothing"));
@@ -183,7 +183,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
         Assert.Equal("client_error", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Healthcheck_reports_ok()
     {
         var response = await _host.Http.GetAsync("/ops/healthcheck");
@@ -194,7 +194,7 @@ public sealed class ErrorPathTests : IAsyncLifetime
 
 public sealed class CorsTests
 {
-    [Fact]
+    [SkippableFact]
     public async Task Browsers_may_call_refresh_from_any_origin()
     {
         await using var host = await OperatorHost.StartAsync();
@@ -207,3 +207,7 @@ public sealed class CorsTests
         Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
     }
 }
+
+public sealed class ErrorPathTestsOnSqlite() : ErrorPathTests(StoreKind.Sqlite);
+
+public sealed class ErrorPathTestsOnPostgres() : ErrorPathTests(StoreKind.Postgres);

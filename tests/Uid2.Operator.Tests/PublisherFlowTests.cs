@@ -9,14 +9,14 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Uid2.Operator.Tests;
 
 /// <summary>The publisher integration guide end to end, through a real Kestrel: generate → refresh → refresh → opt-out.</summary>
-public sealed class PublisherFlowTests : IAsyncLifetime
+public abstract class PublisherFlowTests(StoreKind store) : IAsyncLifetime
 {
     private OperatorHost _host = null!;
     private TestParticipant _publisher = null!;
 
     public async Task InitializeAsync()
     {
-        _host = await OperatorHost.StartAsync();
+        _host = await OperatorHost.StartAsync(store: store);
         _publisher = await _host.AddParticipantAsync(1001, Role.Generator | Role.Optout);
     }
 
@@ -32,7 +32,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         return token!.RawUid;
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task V2_generate_refresh_refresh_then_logout_ends_the_chain()
     {
         var (status, generated) = await _host.PostV2Async("/v2/token/generate", _publisher, new { email = "Jane.Doe@example.com" });
@@ -80,7 +80,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("optout", Str(generateAgain, "status"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task V1_generate_refresh_refresh_then_optout()
     {
         var (status, generated) = await _host.GetAsync("/v1/token/generate?email=v1.user%40example.com", _publisher.ApiKey);
@@ -106,7 +106,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("optout", Str(r5, "status"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("email", "hashed@example.com")]
     [InlineData("phone", "+15551234567")]
     public async Task Hashed_and_raw_input_give_the_same_raw_uid(string kind, string dii)
@@ -122,7 +122,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal(kind == "phone" ? 0x04 : 0x00, expected[0]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Validate_matches_the_identity_of_the_token()
     {
         var (_, gen) = await _host.PostV2Async("/v2/token/generate", _publisher, new { email = "validate@example.com" });
@@ -148,7 +148,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("client_error", Str(bad, "status"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("email", "optout@example.com")]
     [InlineData("phone", "+00000000000")]
     public async Task Optout_test_identities_never_get_a_token(string kind, string dii)
@@ -161,7 +161,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("optout", Str(hashed, "status"));
     }
 
-    [Theory]
+    [SkippableTheory]
     [InlineData("email", "refresh-optout@example.com")]
     [InlineData("phone", "+00000000002")]
     public async Task Refresh_optout_test_identities_generate_but_never_refresh(string kind, string dii)
@@ -174,7 +174,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("optout", Str(refreshed, "status"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Validate_identity_is_never_opted_out()
     {
         var (s, _) = await _host.PostV2Async("/v2/token/logout", _publisher, new { phone = "+12345678901" });
@@ -183,7 +183,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("success", Str(json, "status"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Unknown_fields_and_legacy_optout_check_are_ignored()
     {
         var (status, json) = await _host.PostV2Async("/v2/token/generate", _publisher,
@@ -195,7 +195,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("success", Str(j2, "status"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Expired_refresh_token_answers_expired_token_when_authenticated()
     {
         var (_, json) = await _host.PostV2Async("/v2/token/generate", _publisher, new { email = "expiring@example.com" });
@@ -212,7 +212,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal("expired_token", Str(v1, "status"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task A_token_issued_before_a_restart_refreshes_after_it()
     {
         var (_, json) = await _host.PostV2Async("/v2/token/generate", _publisher, new { email = "restart@example.com" });
@@ -225,3 +225,7 @@ public sealed class PublisherFlowTests : IAsyncLifetime
         Assert.Equal(rawBefore, RawUidOf(Str(refreshed.GetProperty("body"), "advertising_token")));
     }
 }
+
+public sealed class PublisherFlowTestsOnSqlite() : PublisherFlowTests(StoreKind.Sqlite);
+
+public sealed class PublisherFlowTestsOnPostgres() : PublisherFlowTests(StoreKind.Postgres);

@@ -9,12 +9,12 @@ using Uid2.Storage;
 namespace Uid2.Operator.Tests;
 
 /// <summary>The operator and the store: seeding per environment, and changes written elsewhere reaching a running operator.</summary>
-public sealed class StoreIntegrationTests
+public abstract class StoreIntegrationTests(StoreKind store)
 {
-    [Fact]
+    [SkippableFact]
     public async Task Development_seeds_the_documented_demo_publisher()
     {
-        await using var host = await OperatorHost.StartAsync("Development");
+        await using var host = await OperatorHost.StartAsync("Development", store: store);
         var demo = new DemoParticipantOptions();
         var who = new TestParticipant(demo.SiteId, demo.ApiKey, demo.ClientSecret);
         var (status, v1) = await host.GetAsync("/v1/token/generate?email=demo%40example.com", demo.ApiKey);
@@ -29,14 +29,14 @@ public sealed class StoreIntegrationTests
         Assert.NotNull(state.Keys.GetActiveKey(demo.SiteId, DateTimeOffset.UtcNow));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Production_seeds_no_participant_but_creates_keys_and_salts()
     {
-        await using var host = await OperatorHost.StartAsync("Production");
+        await using var host = await OperatorHost.StartAsync("Production", store: store);
         var demo = new DemoParticipantOptions();
         Assert.Equal(401, (await host.GetAsync("/v1/token/generate?email=demo%40example.com", demo.ApiKey)).Status);
-        await using var store = Uid2StoreFactory.Create(host.ConnectionString);
-        var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false);
+        await using var reader = Uid2StoreFactory.Create(host.ConnectionString);
+        var snapshot = await reader.LoadSnapshotAsync(includeOptOuts: false);
         Assert.Empty(snapshot.Participants);
         Assert.Empty(snapshot.ApiKeys);
         Assert.NotNull(snapshot.Salts);
@@ -46,10 +46,10 @@ public sealed class StoreIntegrationTests
         Assert.Contains(snapshot.Keys, k => k.SiteId == 2);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Admin_cli_participant_and_optout_reach_a_running_operator_within_five_seconds()
     {
-        await using var host = await OperatorHost.StartAsync();
+        await using var host = await OperatorHost.StartAsync(store: store);
         var output = new StringWriter();
         var exit = await Uid2.Admin.Program.RunAsync(
             ["participant", "create", "--name", "CLI publisher", "--site-id", "3001", "--roles", "generator,optout", "--json",
@@ -90,3 +90,7 @@ public sealed class StoreIntegrationTests
         }
     }
 }
+
+public sealed class StoreIntegrationTestsOnSqlite() : StoreIntegrationTests(StoreKind.Sqlite);
+
+public sealed class StoreIntegrationTestsOnPostgres() : StoreIntegrationTests(StoreKind.Postgres);

@@ -21,26 +21,26 @@ public sealed record TestParticipant(int SiteId, string ApiKey, string Secret);
 public sealed class OperatorHost : IAsyncDisposable
 {
     private WebApplication? _app;
+    private readonly TestDatabase _database;
 
-    private OperatorHost(string directory, string environment)
+    private OperatorHost(TestDatabase database, string environment)
     {
-        Directory = directory;
+        _database = database;
         Environment = environment;
     }
 
-    public string Directory { get; }
     public string Environment { get; }
-    public string ConnectionString => $"Data Source={Path.Combine(Directory, "uid2.db")}";
+    public StoreKind Store => _database.Kind;
+    public string ConnectionString => _database.ConnectionString;
     public MutableTimeProvider Time { get; } = new();
     public HttpClient Http { get; private set; } = null!;
     public Uri BaseAddress { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
-    public static async Task<OperatorHost> StartAsync(string environment = "Production", Dictionary<string, string?>? settings = null)
+    public static async Task<OperatorHost> StartAsync(string environment = "Production", Dictionary<string, string?>? settings = null,
+        StoreKind store = StoreKind.Sqlite)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "uid2-op-tests", Guid.NewGuid().ToString("N"));
-        System.IO.Directory.CreateDirectory(dir);
-        var host = new OperatorHost(dir, environment);
+        var host = new OperatorHost(await TestDatabase.CreateAsync(store), environment);
         await host.StartAppAsync(settings);
         return host;
     }
@@ -105,7 +105,7 @@ public sealed class OperatorHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAppAsync();
-        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        await _database.DisposeAsync();
     }
 
     // ---- protocol helpers -------------------------------------------------------------------------------------------
