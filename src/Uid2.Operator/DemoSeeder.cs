@@ -13,11 +13,18 @@ public static class DemoSeeder
         if (await store.GetParticipantAsync(demo.SiteId, ct) is not null) return false;
         var roles = Roles.Parse(demo.Roles);
         var now = time.GetUtcNow();
-        await store.AddParticipantAsync(new Participant(demo.SiteId, demo.Name, roles, Enabled: true, now), ct);
         var salt = RandomNumberGenerator.GetBytes(32);
-        await store.AddApiKeyAsync(new ApiKeyRecord(
-            ApiKeys.KeyIdOf(demo.ApiKey), ApiKeys.Hash(demo.ApiKey, salt), Convert.ToBase64String(salt), demo.SiteId,
-            demo.Name + " key", roles, demo.ClientSecret, Disabled: false, now), ct);
-        return true;
+        try
+        {
+            await store.CreateParticipantAsync(
+                new Participant(demo.SiteId, demo.Name, roles, Enabled: true, now),
+                new ApiKeyRecord(ApiKeys.KeyIdOf(demo.ApiKey), ApiKeys.Hash(demo.ApiKey, salt), Convert.ToBase64String(salt), demo.SiteId,
+                    demo.Name + " key", roles, demo.ClientSecret, Disabled: false, now), ct);
+            return true;
+        }
+        catch (StoreConflictException)
+        {
+            return false; // another instance seeded it at the same moment
+        }
     }
 }
