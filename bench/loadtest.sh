@@ -8,9 +8,12 @@ CONCURRENCY=${2:-16}
 PORT=${PORT:-18080}
 WORK=$(mktemp -d)
 export ConnectionStrings__Uid2="Data Source=$WORK/uid2.db"
-trap 'kill $OP_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+OP_PID=
+trap '[ -n "$OP_PID" ] && kill $OP_PID 2>/dev/null; rm -rf "$WORK"' EXIT
 
-dotnet build -c Release src/Uid2.Operator src/Uid2.Admin bench/Uid2.LoadTest -v q -nologo >/dev/null
+for project in src/Uid2.Operator src/Uid2.Admin bench/Uid2.LoadTest; do
+  dotnet build -c Release "$project" -v q -nologo >/dev/null
+done
 CREDS=$(dotnet src/Uid2.Admin/bin/Release/net10.0/uid2-admin.dll participant create --name load --site-id 77 --roles generator,mapper,optout --json)
 API_KEY=$(echo "$CREDS" | sed -E 's/.*"apiKey":"([^"]+)".*/\1/')
 SECRET=$(echo "$CREDS" | sed -E 's/.*"secret":"([^"]+)".*/\1/')
