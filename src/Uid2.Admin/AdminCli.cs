@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Uid2.Core;
 using Uid2.Core.Auth;
+using Uid2.Core.ClientSide;
 using Uid2.Core.Identity;
 using Uid2.Core.Keys;
 using Uid2.Core.Normalization;
@@ -47,7 +48,7 @@ internal sealed class AdminCli
         Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
         {
             _connectionString, _saltBuckets, _json,
-            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(),
+            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(),
         };
     }
 
@@ -305,6 +306,170 @@ internal sealed class AdminCli
             await _out.WriteLineAsync(
                 $"Opted out {(derived.Type == IdentityType.Phone ? "phone" : "email")} identity (opt-out #{record.Id.ToString(CultureInfo.InvariantCulture)}, " +
                 $"first-level hash {Convert.ToBase64String(record.FirstLevelHash)}) at {record.Timestamp:u}.");
+        }
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ cstg
+
+    private const string SubscriptionIdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+    /// <summary>A subscription id as the reference makes them: 10 random alphanumeric characters.</summary>
+    internal static string NewSubscriptionId() =>
+        new(System.Security.Cryptography.RandomNumberGenerator.GetItems<char>(SubscriptionIdAlphabet, 10));
+
+    private Command BuildClientSide()
+    {
+        var siteId = new Option<int>("--site-id") { Description = "Site id of an existing participant.", Required = true };
+        var create = new Command("create",
+            "Create a client-side token generation key pair for a site; prints its subscription id and server public key " +
+            "(the private key stays in the store).")
+        {
+            siteId,
+        };
+        create.SetAction((parse, ct) => CreateClientSideKeypairAsync(parse, parse.GetValue(siteId), ct));
+
+        var subscriptionId = new Option<string>("--subscription-id") { Description = "Subscription id of the key pair.", Required = true };
+        var disable = new Command("disable", "Disable a key pair: its requests are refused with 401.") { subscriptionId };
+        disable.SetAction((parse, ct) => SetClientSideKeypairDisabledAsync(parse, parse.GetValue(subscriptionId)!, true, ct));
+        var enable = new Command("enable", "Enable a disabled key pair again.") { subscriptionId };
+        enable.SetAction((parse, ct) => SetClientSideKeypairDisabledAsync(parse, parse.GetValue(subscriptionId)!, false, ct));
+
+        return new Command("cstg", "Manage client-side token generation (CSTG) key pairs.") { create, disable, enable };
+    }
+
+    private async Task<int> CreateClientSideKeypairAsync(ParseResult parse, int siteId, CancellationToken ct)
+    {
+        if (siteId <= 0) throw new CliException($"Invalid site id {siteId}: site ids are positive.");
+        await using var store = await OpenAsync(parse, ct);
+        await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+        if (await store.GetParticipantAsync(siteId, ct) is null)
+            throw new CliException($"No participant with site id {siteId}: create it first with 'uid2-admin participant create'.");
+
+        var pair = ClientSideKeys.Generate();
+        var keypair = new ClientSideKeypair(NewSubscriptionId(), siteId, pair.PublicKey, pair.PrivateKey, NowMs(), Disabled: false);
+        await store.AddClientSideKeypairAsync(keypair, ct);
+        // CSTG tokens are encrypted with the site's own key.
+        await KeyMaintenance.EnsureActiveKeysAsync(store, [siteId], _time, new KeyPolicy(), ct);
+        var domains = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).DomainNames?.GetValueOrDefault(siteId) ?? [];
+
+        if (parse.GetValue(_json))
+        {
+            await WriteJsonAsync(w =>
+            {
+                w.WriteString("subscriptionId", keypair.SubscriptionId);
+                w.WriteString("serverPublicKey", keypair.PublicKey);
+            });
+        }
+        else
+        {
+            await _out.WriteLineAsync($"Created a CSTG key pair for site {siteId}.");
+            await _out.WriteLineAsync($"  Subscription id:   {keypair.SubscriptionId}");
+            await _out.WriteLineAsync($"  Server public key: {keypair.PublicKey}");
+            await _out.WriteLineAsync(domains.Count == 0
+                ? $"The site has no domain names yet: set them with 'uid2-admin site domains --site-id {siteId} --set example.com'."
+                : $"Allowed domains: {string.Join(", ", domains)}.");
+        }
+        return 0;
+    }
+
+    private async Task<int> SetClientSideKeypairDisabledAsync(ParseResult parse, string subscriptionId, bool disabled, CancellationToken ct)
+    {
+        await using var store = await OpenAsync(parse, ct);
+        if (!await store.SetClientSideKeypairDisabledAsync(subscriptionId.Trim(), disabled, ct))
+            throw new CliException($"No CSTG key pair with subscription id '{subscriptionId.Trim()}'.");
+        if (parse.GetValue(_json))
+            await WriteJsonAsync(w => { w.WriteString("subscriptionId", subscriptionId.Trim()); w.WriteBoolean("disabled", disabled); });
+        else
+            await _out.WriteLineAsync($"{(disabled ? "Disabled" : "Enabled")} CSTG key pair {subscriptionId.Trim()}.");
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ site
+
+    private Command BuildSite()
+    {
+        var siteId = new Option<int>("--site-id") { Description = "Site id of an existing participant.", Required = true };
+        var setDomains = new Option<string>("--set")
+        {
+            Description = "Comma-separated domain names replacing the current list (registrable domains such as example.com " +
+                          "or example.co.uk, 'localhost' or an IPv4 address); \"\" clears it. Without --set: prints the list.",
+        };
+        var domains = new Command("domains", "Show or replace the domain names allowed to call CSTG for a site (matched on the Origin's registrable domain).")
+        {
+            siteId, setDomains,
+        };
+        domains.SetAction((parse, ct) => SiteNamesAsync(parse, parse.GetValue(siteId), parse.GetValue(setDomains), appNames: false, ct));
+
+        var setApps = new Option<string>("--set")
+        {
+            Description = "Comma-separated mobile app names (bundle or package ids, matched case-insensitively) replacing the current list; \"\" clears it.",
+        };
+        var apps = new Command("app-names", "Show or replace the mobile app names allowed to call CSTG for a site.") { siteId, setApps };
+        apps.SetAction((parse, ct) => SiteNamesAsync(parse, parse.GetValue(siteId), parse.GetValue(setApps), appNames: true, ct));
+
+        return new Command("site", "Manage a site's client-side token generation settings.") { domains, apps };
+    }
+
+    internal static IReadOnlyList<string> ParseDomainNames(string text)
+    {
+        var result = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!SiteDomainNames.TryNormalizeSiteDomainName(part, out var name, out var error)) throw new CliException(error!);
+            result.Add(name);
+        }
+        return result.ToArray();
+    }
+
+    internal static IReadOnlyList<string> ParseAppNames(string text)
+    {
+        var result = new SortedSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (part.Length > 255 || part.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+                throw new CliException($"'{part}' is not a valid app name: at most 255 characters, no spaces.");
+            result.Add(part);
+        }
+        return result.ToArray();
+    }
+
+    private async Task<int> SiteNamesAsync(ParseResult parse, int siteId, string? set, bool appNames, CancellationToken ct)
+    {
+        if (siteId <= 0) throw new CliException($"Invalid site id {siteId}: site ids are positive.");
+        var names = set is null ? null : appNames ? ParseAppNames(set) : ParseDomainNames(set);
+        var what = appNames ? "app names" : "domain names";
+        await using var store = await OpenAsync(parse, ct);
+        if (await store.GetParticipantAsync(siteId, ct) is null)
+            throw new CliException($"No participant with site id {siteId}.");
+        if (names is not null)
+        {
+            if (appNames) await store.SetAppNamesAsync(siteId, names, ct);
+            else await store.SetDomainNamesAsync(siteId, names, ct);
+        }
+        else
+        {
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            names = (appNames ? snapshot.AppNames : snapshot.DomainNames)?.GetValueOrDefault(siteId) ?? [];
+        }
+
+        if (parse.GetValue(_json))
+        {
+            await WriteJsonAsync(w =>
+            {
+                w.WriteNumber("siteId", siteId);
+                w.WriteStartArray(appNames ? "appNames" : "domainNames");
+                foreach (var n in names) w.WriteStringValue(n);
+                w.WriteEndArray();
+            });
+        }
+        else if (names.Count == 0)
+        {
+            await _out.WriteLineAsync($"Site {siteId} has no {what}.");
+        }
+        else
+        {
+            await _out.WriteLineAsync($"Site {siteId} {what}{(set is null ? "" : " set to")}: {string.Join(", ", names)}.");
         }
         return 0;
     }

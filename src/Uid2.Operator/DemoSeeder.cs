@@ -27,4 +27,26 @@ public static class DemoSeeder
             return false; // another instance seeded it at the same moment
         }
     }
+
+    /// <summary>
+    /// Makes sure the documented demo CSTG key pair exists for the demo site; when this call adds it, also sets the
+    /// site's domain names (localhost, 127.0.0.1). An existing key pair, and domain names changed since, are left alone.
+    /// </summary>
+    public static async Task<bool> EnsureDemoClientSideKeypairAsync(IUid2Store store, DemoParticipantOptions demo, TimeProvider time,
+        CancellationToken ct)
+    {
+        if (string.IsNullOrEmpty(demo.SubscriptionId) || string.IsNullOrEmpty(demo.ServerPublicKey) || string.IsNullOrEmpty(demo.ServerPrivateKey))
+            return false;
+        try
+        {
+            await store.AddClientSideKeypairAsync(new ClientSideKeypair(demo.SubscriptionId, demo.SiteId, demo.ServerPublicKey,
+                demo.ServerPrivateKey, time.GetUtcNow(), Disabled: false), ct);
+        }
+        catch (StoreConflictException)
+        {
+            return false; // seeded before, or by another instance at the same moment
+        }
+        await store.SetDomainNamesAsync(demo.SiteId, demo.DomainNames, ct);
+        return true;
+    }
 }

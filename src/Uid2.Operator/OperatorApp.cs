@@ -14,7 +14,9 @@ public static class OperatorApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // Content (appsettings.json) comes from the app's own folder, so the current directory stays the user's:
+        // a relative 'Data Source=data/uid2.db' means the same file for the operator and the admin CLI.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
         builder.WebHost.ConfigureKestrel(k =>
@@ -46,6 +48,7 @@ public static class OperatorApp
         app.MapOpenApi();
         app.MapV1();
         app.MapV2Token();
+        app.MapClientSideToken();
         app.MapV2Identity();
         app.MapV2Keys();
         app.MapOps();
@@ -71,6 +74,8 @@ public static class OperatorApp
         var seedDemo = app.Environment.IsDevelopment() && options.Demo.Enabled;
         if (seedDemo && await DemoSeeder.EnsureDemoParticipantAsync(store, options.Demo, time, ct))
             logger.LogInformation("Seeded the demo publisher (site {SiteId}).", options.Demo.SiteId);
+        if (seedDemo && await DemoSeeder.EnsureDemoClientSideKeypairAsync(store, options.Demo, time, ct))
+            logger.LogInformation("Seeded the demo CSTG key pair (site {SiteId}).", options.Demo.SiteId);
 
         var state = services.GetRequiredService<OperatorStateProvider>();
         await state.ReloadAsync(ct);
@@ -85,6 +90,9 @@ public static class OperatorApp
                   API key:       {options.Demo.ApiKey}
                   client secret: {options.Demo.ClientSecret}
                   roles:         {options.Demo.Roles}
+                  CSTG subscription id:   {options.Demo.SubscriptionId}
+                  CSTG server public key: {options.Demo.ServerPublicKey}
+                  CSTG domains:           {string.Join(", ", options.Demo.DomainNames)}
                 """);
         }
     }

@@ -83,6 +83,21 @@ public interface IUid2Store : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Adds a CSTG key pair. Throws <see cref="StoreConflictException"/> if its subscription id is taken.</summary>
+    Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default);
+
+    /// <summary>Enables or disables a CSTG key pair; false if no key pair has that subscription id.</summary>
+    Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default);
+
+    /// <summary>
+    /// Replaces the domain names of a site (one transaction; an empty list removes them all). Names are stored as given:
+    /// callers validate and lower-case them. Duplicates are stored once.
+    /// </summary>
+    Task SetDomainNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default);
+
+    /// <summary>Replaces the mobile app names of a site, like <see cref="SetDomainNamesAsync"/>.</summary>
+    Task SetAppNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default);
+
     /// <summary>Records an opt-out durably (committed before it returns) and returns it with its row id.</summary>
     Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default);
 }

@@ -28,11 +28,35 @@ public sealed record ApiKeyRecord(
 /// </summary>
 public sealed record OptOutRecord(long Id, byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp);
 
+/// <summary>
+/// A client-side token generation (CSTG) key pair of a site. <see cref="SubscriptionId"/> and <see cref="PublicKey"/>
+/// (<c>UID2-X-…</c>) are public: the publisher puts them in its pages. <see cref="PrivateKey"/> (<c>UID2-Y-…</c>) stays
+/// with the operator; never log or print it.
+/// </summary>
+public sealed record ClientSideKeypair(
+    string SubscriptionId,
+    int SiteId,
+    string PublicKey,
+    string PrivateKey,
+    DateTimeOffset Created,
+    bool Disabled)
+{
+    /// <summary>Keeps the private key out of logs, test output and exception messages.</summary>
+    public override string ToString() =>
+        $"ClientSideKeypair {{ SubscriptionId = {SubscriptionId}, SiteId = {SiteId}, PublicKey = {PublicKey}, Created = {Created:O}, Disabled = {Disabled} }}";
+}
+
 /// <summary>Everything an operator instance serves from, read in one consistent pass.</summary>
+/// <param name="ClientSideKeypairs">CSTG key pairs (null only from callers that predate them: read as none).</param>
+/// <param name="DomainNames">Per site: the domain names allowed to call CSTG (lower-case, sorted; sites without any are absent).</param>
+/// <param name="AppNames">Per site: the mobile app names allowed to call CSTG (sorted; sites without any are absent).</param>
 public sealed record StoreSnapshot(
     long Version,
     IReadOnlyList<Participant> Participants,
     IReadOnlyList<ApiKeyRecord> ApiKeys,
     IReadOnlyList<EncryptionKey> Keys,
     SaltSet? Salts,
-    IReadOnlyList<OptOutRecord> OptOuts);
+    IReadOnlyList<OptOutRecord> OptOuts,
+    IReadOnlyList<ClientSideKeypair>? ClientSideKeypairs = null,
+    IReadOnlyDictionary<int, IReadOnlyList<string>>? DomainNames = null,
+    IReadOnlyDictionary<int, IReadOnlyList<string>>? AppNames = null);

@@ -27,6 +27,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
     private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1
     private const long KeysLockKey = 0x5549_4432_0000_0002;
     private const long SaltsLockKey = 0x5549_4432_0000_0003;
+    private const long SiteNamesLockKey = 0x5549_4432_0000_0004;
 
     /// <summary>The versioned migrations, in order. Never edit one that has shipped: append a new one.</summary>
     private static readonly (int Version, string Name, string Sql)[] Migrations =
@@ -132,6 +133,33 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
             CREATE TRIGGER trg_optouts_row_changed AFTER INSERT OR UPDATE OR DELETE ON optouts
                 FOR EACH ROW EXECUTE FUNCTION uid2_optout_row_changed();
             """),
+        (2, "client-side token generation: key pairs, site domain and app names", """
+            CREATE TABLE client_side_keypairs (
+                subscription_id text PRIMARY KEY,
+                site_id         integer NOT NULL,
+                public_key      text NOT NULL,
+                private_key     text NOT NULL,
+                created         bigint NOT NULL,
+                disabled        boolean NOT NULL DEFAULT false);
+            CREATE INDEX ix_client_side_keypairs_site_id ON client_side_keypairs (site_id);
+
+            CREATE TABLE site_domain_names (
+                site_id integer NOT NULL,
+                name    text NOT NULL,
+                PRIMARY KEY (site_id, name));
+
+            CREATE TABLE site_app_names (
+                site_id integer NOT NULL,
+                name    text NOT NULL,
+                PRIMARY KEY (site_id, name));
+
+            CREATE TRIGGER trg_client_side_keypairs_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON client_side_keypairs
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_site_domain_names_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON site_domain_names
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            CREATE TRIGGER trg_site_app_names_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON site_app_names
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
@@ -235,9 +263,40 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         var keys = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
         var salts = await ReadSaltsAsync(conn, tx, ct).ConfigureAwait(false);
         IReadOnlyList<OptOutRecord> optOuts = includeOptOuts ? await ReadOptOutsAsync(conn, tx, 0, ct).ConfigureAwait(false) : [];
+        var keypairs = await ReadClientSideKeypairsAsync(conn, tx, ct).ConfigureAwait(false);
+        var domainNames = await ReadSiteNamesAsync(conn, tx, "site_domain_names", ct).ConfigureAwait(false);
+        var appNames = await ReadSiteNamesAsync(conn, tx, "site_app_names", ct).ConfigureAwait(false);
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts);
+        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
+    }
+
+    private static async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs " +
+            "ORDER BY site_id, created, subscription_id COLLATE \"C\";");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<ClientSideKeypair>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new ClientSideKeypair(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetBoolean(5)));
+        return list;
+    }
+
+    /// <summary>site_domain_names or site_app_names as site id → names in ordinal order (COLLATE "C", as SQLite sorts).</summary>
+    private static async Task<IReadOnlyDictionary<int, IReadOnlyList<string>>> ReadSiteNamesAsync(NpgsqlConnection conn, NpgsqlTransaction tx,
+        string table, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name COLLATE \"C\";");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var map = new Dictionary<int, List<string>>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var site = r.GetInt32(0);
+            if (!map.TryGetValue(site, out var names)) map[site] = names = [];
+            names.Add(r.GetString(1));
+        }
+        return map.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray());
     }
 
     public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
@@ -571,6 +630,68 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
             else import.Write(b.PreviousSalt, NpgsqlDbType.Text);
         }
         await import.CompleteAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keypair);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var cmd = Command(conn, null,
+            "INSERT INTO client_side_keypairs (subscription_id, site_id, public_key, private_key, created, disabled) VALUES ($1, $2, $3, $4, $5, $6);");
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.SubscriptionId });
+        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = keypair.SiteId });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PublicKey });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PrivateKey });
+        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keypair.Created.ToUnixTimeMilliseconds() });
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = keypair.Disabled });
+        try
+        {
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            throw new StoreConflictException($"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ex);
+        }
+    }
+
+    public async Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscriptionId);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var cmd = Command(conn, null, "UPDATE client_side_keypairs SET disabled = $1 WHERE subscription_id = $2;");
+        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = subscriptionId });
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+    }
+
+    public Task SetDomainNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
+        ReplaceSiteNamesAsync("site_domain_names", siteId, names, ct);
+
+    public Task SetAppNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
+        ReplaceSiteNamesAsync("site_app_names", siteId, names, ct);
+
+    private async Task ReplaceSiteNamesAsync(string table, int siteId, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Names must not be empty.", nameof(names));
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        // One DELETE and one INSERT statement: the statement-level triggers bump the version (and notify) even when no
+        // row changes. The lock makes concurrent replacements serialize (last writer wins, never a union of both lists).
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SiteNamesLockKey});", ct).ConfigureAwait(false);
+        await using (var delete = Command(conn, tx, $"DELETE FROM {table} WHERE site_id = $1;"))
+        {
+            delete.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId });
+            await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await using (var insert = Command(conn, tx,
+            $"INSERT INTO {table} (site_id, name) SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING;"))
+        {
+            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId });
+            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names.ToArray() });
+            await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)

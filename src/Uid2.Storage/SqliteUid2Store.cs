@@ -18,7 +18,11 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
     private const int BusyTimeoutMilliseconds = 15_000;
 
     /// <summary>Every table whose writes bump <c>store_version</c> (opt-outs: updates and deletes only).</summary>
-    private static readonly string[] VersionedTables = ["participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "optouts"];
+    private static readonly string[] VersionedTables =
+    [
+        "participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "optouts",
+        "client_side_keypairs", "site_domain_names", "site_app_names",
+    ];
 
     private readonly string _connectionString;
     private readonly bool _inMemory;
@@ -170,6 +174,25 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             advertising_id   BLOB NOT NULL,
             timestamp_ms     INTEGER NOT NULL);
         CREATE INDEX IF NOT EXISTS ix_optouts_first_level_hash ON optouts (first_level_hash);
+
+        CREATE TABLE IF NOT EXISTS client_side_keypairs (
+            subscription_id TEXT PRIMARY KEY,
+            site_id         INTEGER NOT NULL,
+            public_key      TEXT NOT NULL,
+            private_key     TEXT NOT NULL,
+            created         INTEGER NOT NULL,
+            disabled        INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX IF NOT EXISTS ix_client_side_keypairs_site_id ON client_side_keypairs (site_id);
+
+        CREATE TABLE IF NOT EXISTS site_domain_names (
+            site_id INTEGER NOT NULL,
+            name    TEXT NOT NULL,
+            PRIMARY KEY (site_id, name));
+
+        CREATE TABLE IF NOT EXISTS site_app_names (
+            site_id INTEGER NOT NULL,
+            name    TEXT NOT NULL,
+            PRIMARY KEY (site_id, name));
         """;
 
     // ---------------------------------------------------------------- reads
@@ -195,9 +218,39 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         var keys = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
         var salts = await ReadSaltsAsync(conn, tx, ct).ConfigureAwait(false);
         IReadOnlyList<OptOutRecord> optOuts = includeOptOuts ? await ReadOptOutsAsync(conn, tx, 0, ct).ConfigureAwait(false) : [];
+        var keypairs = await ReadClientSideKeypairsAsync(conn, tx, ct).ConfigureAwait(false);
+        var domainNames = await ReadSiteNamesAsync(conn, tx, "site_domain_names", ct).ConfigureAwait(false);
+        var appNames = await ReadSiteNamesAsync(conn, tx, "site_app_names", ct).ConfigureAwait(false);
 
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts);
+        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
+    }
+
+    private static async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx,
+            "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs ORDER BY site_id, created, subscription_id;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var list = new List<ClientSideKeypair>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+            list.Add(new ClientSideKeypair(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetInt64(5) != 0));
+        return list;
+    }
+
+    /// <summary>site_domain_names or site_app_names as site id → names in ordinal order.</summary>
+    private static async Task<IReadOnlyDictionary<int, IReadOnlyList<string>>> ReadSiteNamesAsync(SqliteConnection conn, SqliteTransaction tx,
+        string table, CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name;");
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var map = new Dictionary<int, List<string>>();
+        while (await r.ReadAsync(ct).ConfigureAwait(false))
+        {
+            var site = r.GetInt32(0);
+            if (!map.TryGetValue(site, out var names)) map[site] = names = [];
+            names.Add(r.GetString(1));
+        }
+        return map.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray());
     }
 
     public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
@@ -473,6 +526,77 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             pPrevious.Value = (object?)b.PreviousSalt ?? DBNull.Value;
             cmd.ExecuteNonQuery(); // synchronous on purpose: Microsoft.Data.Sqlite's async path only adds overhead here
         }
+    }
+
+    public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(keypair);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await using (var cmd = Command(conn, tx,
+            "INSERT INTO client_side_keypairs (subscription_id, site_id, public_key, private_key, created, disabled) " +
+            "VALUES ($id, $site, $public, $private, $created, $disabled);"))
+        {
+            cmd.Parameters.AddWithValue("$id", keypair.SubscriptionId);
+            cmd.Parameters.AddWithValue("$site", keypair.SiteId);
+            cmd.Parameters.AddWithValue("$public", keypair.PublicKey);
+            cmd.Parameters.AddWithValue("$private", keypair.PrivateKey);
+            cmd.Parameters.AddWithValue("$created", keypair.Created.ToUnixTimeMilliseconds());
+            cmd.Parameters.AddWithValue("$disabled", keypair.Disabled ? 1 : 0);
+            try
+            {
+                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+            catch (SqliteException ex) when (IsConstraint(ex))
+            {
+                throw new StoreConflictException($"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ex);
+            }
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(subscriptionId);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var cmd = Command(conn, null, "UPDATE client_side_keypairs SET disabled = $disabled WHERE subscription_id = $id;");
+        cmd.Parameters.AddWithValue("$disabled", disabled ? 1 : 0);
+        cmd.Parameters.AddWithValue("$id", subscriptionId);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+    }
+
+    public Task SetDomainNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
+        ReplaceSiteNamesAsync("site_domain_names", siteId, names, ct);
+
+    public Task SetAppNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
+        ReplaceSiteNamesAsync("site_app_names", siteId, names, ct);
+
+    private async Task ReplaceSiteNamesAsync(string table, int siteId, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Names must not be empty.", nameof(names));
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await using (var delete = Command(conn, tx, $"DELETE FROM {table} WHERE site_id = $site;"))
+        {
+            delete.Parameters.AddWithValue("$site", siteId);
+            await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await using (var insert = Command(conn, tx, $"INSERT OR IGNORE INTO {table} (site_id, name) VALUES ($site, $name);"))
+        {
+            var pSite = insert.Parameters.Add("$site", SqliteType.Integer);
+            var pName = insert.Parameters.Add("$name", SqliteType.Text);
+            foreach (var name in names)
+            {
+                pSite.Value = siteId;
+                pName.Value = name;
+                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            }
+        }
+        // Bump the version even when nothing changed (an empty list on an empty site): the caller asked for a write.
+        await using (var bump = Command(conn, tx, "UPDATE store_version SET version = version + 1 WHERE id = 1;"))
+            await bump.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)

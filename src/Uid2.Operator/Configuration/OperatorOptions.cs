@@ -30,6 +30,12 @@ public sealed class OperatorOptions
 
     public IdentityScope IdentityScope { get; set; } = IdentityScope.Uid2;
 
+    /// <summary>
+    /// Client-side token generation refuses requests whose (authenticated) timestamp is further than this from the
+    /// operator's clock, so a captured request cannot be replayed for long. The reference operator has no such check.
+    /// </summary>
+    public int ClientSideTokenGenerateMaxTimestampSkewSeconds { get; set; } = 300;
+
     /// <summary>Seeds a demo publisher (Development only).</summary>
     public DemoParticipantOptions Demo { get; set; } = new();
 
@@ -43,6 +49,8 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2:SaltBucketCount must be between 1 and 1048576.");
         if (StorePollIntervalMilliseconds < 50)
             throw new InvalidOperationException("Uid2:StorePollIntervalMilliseconds must be at least 50.");
+        if (ClientSideTokenGenerateMaxTimestampSkewSeconds <= 0)
+            throw new InvalidOperationException("Uid2:ClientSideTokenGenerateMaxTimestampSkewSeconds must be positive.");
     }
 }
 
@@ -58,4 +66,22 @@ public sealed class DemoParticipantOptions
     public string ApiKey { get; set; } = "UID2-C-L-999-demoKY.localDevelopmentOnlyKeyDoNotUseInProd0";
     public string ClientSecret { get; set; } = "ZGVtby1jbGllbnQtc2VjcmV0LWxvY2FsLW9ubHkhISE=";
     public string Roles { get; set; } = "GENERATOR,OPTOUT,MAPPER,ID_READER,SHARER";
+
+    // Client-side token generation (CSTG) for the demo site. LOCAL DEVELOPMENT ONLY: this key pair is fixed and public
+    // (its private key is in this source file), like the demo API key above. Production never seeds it; create real
+    // key pairs with `uid2-admin cstg create`.
+
+    /// <summary>The demo CSTG subscription id (public; goes into the page).</summary>
+    public string SubscriptionId { get; set; } = "demoCstg01";
+
+    /// <summary>The demo CSTG server public key (public; goes into the page).</summary>
+    public string ServerPublicKey { get; set; } =
+        "UID2-X-L-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEbO+OfuOGtx2Tpzyae7DAviEjdE69lZL80HB0Teg+7XiD5CvPXh0UpQvyXKGT3ZzaEtM0TCrkSNbDP//wmj/xAQ==";
+
+    /// <summary>The demo CSTG server private key. Public by design, local only: never reuse it anywhere else.</summary>
+    public string ServerPrivateKey { get; set; } =
+        "UID2-Y-L-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgbCvpH3rQUynrif2H+M5egChrqWyeSRRJl0tzjBKFKXyhRANCAARs745+44a3HZOnPJp7sMC+ISN0Tr2VkvzQcHRN6D7teIPkK89eHRSlC/JcoZPdnNoS0zRMKuRI1sM///CaP/EB";
+
+    /// <summary>The origins the demo site accepts CSTG requests from.</summary>
+    public string[] DomainNames { get; set; } = ["localhost", "127.0.0.1"];
 }

@@ -51,10 +51,10 @@ public static class V2KeyEndpoints
                 if (client.Has(Role.Sharer)) w.WriteNumber("max_sharing_lifetime_seconds", o.SharingTokenExpirySeconds + 10);
                 w.WriteString("identity_scope", call.State.Scope.ToString().ToUpperInvariant());
                 w.WriteNumber("allow_clock_skew_seconds", AllowClockSkewSeconds);
-                WriteKeys(w, AccessibleKeys(call.State.Keys, client), k =>
+                var keys = AccessibleKeys(call.State.Keys, client).ToList();
+                WriteKeys(w, keys, k =>
                     k.SiteId == ReservedSites.Master ? MasterKeysetId : k.SiteId == client.SiteId ? client.SiteId : null);
-                w.WriteStartArray("site_data");
-                w.WriteEndArray();
+                WriteSiteData(w, call.State, keys);
                 w.WriteEndObject();
             });
             return ValueTask.FromResult(V2Reply.Encrypt(json));
@@ -69,9 +69,9 @@ public static class V2KeyEndpoints
                 w.WriteNumber("max_bidstream_lifetime_seconds", options.Value.IdentityTokenExpiresAfterSeconds + 10);
                 w.WriteString("identity_scope", call.State.Scope.ToString().ToUpperInvariant());
                 w.WriteNumber("allow_clock_skew_seconds", AllowClockSkewSeconds);
-                WriteKeys(w, AccessibleKeys(call.State.Keys, call.Client), _ => null);
-                w.WriteStartArray("site_data");
-                w.WriteEndArray();
+                var keys = AccessibleKeys(call.State.Keys, call.Client).ToList();
+                WriteKeys(w, keys, _ => null);
+                WriteSiteData(w, call.State, keys);
                 w.WriteEndObject();
             });
             return ValueTask.FromResult(V2Reply.Encrypt(json));
@@ -104,6 +104,32 @@ public static class V2KeyEndpoints
             WriteKeyFields(w, k);
             if (keysetIdOf(k) is { } keysetId) w.WriteNumber("keyset_id", keysetId);
             w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// <c>site_data</c> (§5.3): <c>[{"id":site,"domain_names":[sorted…]}]</c> for the sites with a CSTG key pair and
+    /// domain names, limited (as the reference does) to sites whose keys the caller receives: SDKs use it to check the
+    /// domain of client-side generated tokens they decrypt.
+    /// </summary>
+    private static void WriteSiteData(Utf8JsonWriter w, OperatorState state, IReadOnlyList<EncryptionKey> keys)
+    {
+        w.WriteStartArray("site_data");
+        var siteData = state.ClientSide.SiteData;
+        if (siteData.Count > 0)
+        {
+            var keySites = keys.Select(k => k.SiteId).ToHashSet();
+            foreach (var site in siteData)
+            {
+                if (!keySites.Contains(site.SiteId)) continue;
+                w.WriteStartObject();
+                w.WriteNumber("id", site.SiteId);
+                w.WriteStartArray("domain_names");
+                foreach (var name in site.DomainNames) w.WriteStringValue(name);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
         }
         w.WriteEndArray();
     }

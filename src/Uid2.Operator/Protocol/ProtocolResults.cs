@@ -16,6 +16,8 @@ public static class Statuses
     public const string Error = "error";
     public const string Unauthorized = "unauthorized";
     public const string Unknown = "unknown";
+    public const string InvalidHttpOrigin = "invalid_http_origin";
+    public const string InvalidAppName = "invalid_app_name";
 }
 
 /// <summary>Writes the protocol's JSON shapes. Errors are never encrypted.</summary>

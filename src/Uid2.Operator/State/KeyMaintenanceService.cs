@@ -36,8 +36,11 @@ public sealed class KeyMaintenanceService(
 
     private async Task RotateAsync(CancellationToken ct)
     {
+        // Generators, sharers and sites with CSTG key pairs (their tokens are encrypted with the site's own key, which
+        // is also what puts the site into the key endpoints' site_data).
         var sites = state.IsLoaded
-            ? state.Current.Participants.Where(p => (p.Roles & (Role.Generator | Role.Sharer)) != 0).Select(p => p.SiteId).ToArray()
+            ? state.Current.Participants.Where(p => (p.Roles & (Role.Generator | Role.Sharer)) != 0).Select(p => p.SiteId)
+                .Concat(state.Current.ClientSide.KeypairSiteIds).Distinct().ToArray()
             : [];
         var added = await KeyMaintenance.EnsureActiveKeysAsync(store, sites, time, new KeyPolicy(), ct);
         if (added.Count > 0)

@@ -26,6 +26,7 @@ public sealed class OperatorState
             .GroupBy(k => k.KeyId, StringComparer.Ordinal)
             .ToFrozenDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         _participants = snapshot.Participants.ToFrozenDictionary(p => p.SiteId);
+        ClientSide = new ClientSideState(snapshot);
         Scope = scope;
     }
 
@@ -35,6 +36,9 @@ public sealed class OperatorState
     public SaltSet? Salts { get; }
     public IdentityDeriver? Deriver { get; }
     public TestIdentities? TestIdentities { get; }
+
+    /// <summary>Client-side token generation: key pairs by subscription id, domain and app names by site.</summary>
+    public ClientSideState ClientSide { get; }
 
     public IReadOnlyCollection<Participant> Participants => _participants.Values;
 
