@@ -41,7 +41,7 @@ public sealed class OperatorStateProvider
         try
         {
             var snapshot = await _store.LoadSnapshotAsync(includeOptOuts: false, ct);
-            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.LastId, ct);
+            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.SyncFromId, ct);
             OptOuts.Apply(optOuts);
             _current = new OperatorState(snapshot, _options.IdentityScope);
             MarkSynced();
@@ -57,7 +57,7 @@ public sealed class OperatorStateProvider
     {
         try
         {
-            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.LastId, ct);
+            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.SyncFromId, ct);
             OptOuts.Apply(optOuts);
             var version = await _store.GetVersionAsync(ct);
             if (_current is null || version != _current.Version)
@@ -88,7 +88,7 @@ public sealed class OperatorStateProvider
     }
 
     /// <summary>Applies an opt-out this instance has just written, so it is honoured here at once.</summary>
-    public void ApplyLocalOptOut(OptOutRecord record) => OptOuts.Apply([record]);
+    public void ApplyLocalOptOut(OptOutRecord record) => OptOuts.ApplyLocal(record);
 
     private void MarkSynced()
     {
