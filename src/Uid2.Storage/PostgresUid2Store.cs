@@ -1,4 +1,5 @@
 using System.Data;
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using Npgsql;
@@ -276,11 +277,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         await using var cmd = Command(conn, tx,
             "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs " +
             "ORDER BY site_id, created, subscription_id COLLATE \"C\";");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<ClientSideKeypair>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new ClientSideKeypair(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetBoolean(5)));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.ClientSideKeypair, ct).ConfigureAwait(false);
     }
 
     /// <summary>site_domain_names or site_app_names as site id → names in ordinal order (COLLATE "C", as SQLite sorts).</summary>
@@ -288,15 +285,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         string table, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name COLLATE \"C\";");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var map = new Dictionary<int, List<string>>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var site = r.GetInt32(0);
-            if (!map.TryGetValue(site, out var names)) map[site] = names = [];
-            names.Add(r.GetString(1));
-        }
-        return map.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray());
+        return await StoreRows.ReadSiteNamesAsync(cmd, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
@@ -317,11 +306,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
             (siteId is null ? " ORDER BY site_id;" : " WHERE site_id = $1;"));
         if (siteId is not null) cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId.Value });
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<Participant>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new Participant(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
@@ -329,23 +314,13 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         // COLLATE "C": the same byte order as SQLite's default for ties on created.
         await using var cmd = Command(conn, tx,
             "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id COLLATE \"C\";");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<ApiKeyRecord>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
-                Roles.Parse(r.GetString(5)), r.GetString(6), r.GetBoolean(7), FromMs(r.GetInt64(8))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.ApiKey, ct).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<EncryptionKey>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new EncryptionKey(r.GetInt32(0), r.GetInt32(1), FromMs(r.GetInt64(2)), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)),
-                r.GetFieldValue<byte[]>(5)));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.EncryptionKey, ct).ConfigureAwait(false);
     }
 
     private static async Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
@@ -395,11 +370,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         await using var cmd = Command(conn, tx,
             "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > $1 ORDER BY id;");
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = afterId });
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<OptOutRecord>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new OptOutRecord(r.GetInt64(0), r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2), FromMs(r.GetInt64(3))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- writes
@@ -438,14 +409,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(p.Roles) });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = p.Enabled });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = p.Created.ToUnixTimeMilliseconds() });
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            throw new StoreConflictException($"A participant with site id {p.SiteId} already exists.", ex);
-        }
+        await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
     }
 
     private static async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
@@ -462,14 +426,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.ClientSecret });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = k.Disabled });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = k.Created.ToUnixTimeMilliseconds() });
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            throw new StoreConflictException($"An API key with key id {k.KeyId} already exists.", ex);
-        }
+        await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
     }
 
     public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
@@ -527,14 +484,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
             pActivates.TypedValue = k.Activates.ToUnixTimeMilliseconds();
             pExpires.TypedValue = k.Expires.ToUnixTimeMilliseconds();
             pSecret.TypedValue = k.Secret;
-            try
-            {
-                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-            {
-                throw new StoreConflictException($"An encryption key with id {k.Id} already exists.", ex);
-            }
+            await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
         }
     }
 
@@ -644,14 +594,8 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PrivateKey });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keypair.Created.ToUnixTimeMilliseconds() });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = keypair.Disabled });
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-        {
-            throw new StoreConflictException($"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ex);
-        }
+        await StoreRows.InsertAsync(cmd, IsUniqueViolation,
+            () => $"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ct).ConfigureAwait(false);
     }
 
     public async Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default)
@@ -707,7 +651,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = advertisingId, NpgsqlDbType = NpgsqlDbType.Bytea });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ms });
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), FromMs(ms));
+        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
     }
 
     // ---------------------------------------------------------------- notifications
@@ -830,7 +774,7 @@ public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStore
         return v is DBNull ? null : v;
     }
 
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    private static bool IsUniqueViolation(DbException ex) => ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
     public async ValueTask DisposeAsync()
     {

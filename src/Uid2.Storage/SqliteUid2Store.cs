@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Data.Sqlite;
 using Uid2.Core.Auth;
 using Uid2.Core.Identity;
@@ -230,11 +231,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
     {
         await using var cmd = Command(conn, tx,
             "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs ORDER BY site_id, created, subscription_id;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<ClientSideKeypair>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new ClientSideKeypair(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetInt64(5) != 0));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.ClientSideKeypair, ct).ConfigureAwait(false);
     }
 
     /// <summary>site_domain_names or site_app_names as site id → names in ordinal order.</summary>
@@ -242,15 +239,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         string table, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var map = new Dictionary<int, List<string>>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-        {
-            var site = r.GetInt32(0);
-            if (!map.TryGetValue(site, out var names)) map[site] = names = [];
-            names.Add(r.GetString(1));
-        }
-        return map.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<string>)kv.Value.ToArray());
+        return await StoreRows.ReadSiteNamesAsync(cmd, ct).ConfigureAwait(false);
     }
 
     public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
@@ -271,34 +260,20 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
             (siteId is null ? " ORDER BY site_id;" : " WHERE site_id = $site;"));
         if (siteId is not null) cmd.Parameters.AddWithValue("$site", siteId.Value);
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<Participant>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new Participant(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetInt64(3) != 0, FromMs(r.GetInt64(4))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<ApiKeyRecord>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new ApiKeyRecord(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
-                Roles.Parse(r.GetString(5)), r.GetString(6), r.GetInt64(7) != 0, FromMs(r.GetInt64(8))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.ApiKey, ct).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<EncryptionKey>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new EncryptionKey(r.GetInt32(0), r.GetInt32(1), FromMs(r.GetInt64(2)), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)),
-                (byte[])r.GetValue(5)));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.EncryptionKey, ct).ConfigureAwait(false);
     }
 
     private static async Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
@@ -326,11 +301,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         await using var cmd = Command(conn, tx,
             "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > $after ORDER BY id;");
         cmd.Parameters.AddWithValue("$after", afterId);
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        var list = new List<OptOutRecord>();
-        while (await r.ReadAsync(ct).ConfigureAwait(false))
-            list.Add(new OptOutRecord(r.GetInt64(0), (byte[])r.GetValue(1), (byte[])r.GetValue(2), FromMs(r.GetInt64(3))));
-        return list;
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- writes
@@ -373,14 +344,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         cmd.Parameters.AddWithValue("$roles", Roles.Format(p.Roles));
         cmd.Parameters.AddWithValue("$enabled", p.Enabled ? 1 : 0);
         cmd.Parameters.AddWithValue("$created", p.Created.ToUnixTimeMilliseconds());
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        catch (SqliteException ex) when (IsConstraint(ex))
-        {
-            throw new StoreConflictException($"A participant with site id {p.SiteId} already exists.", ex);
-        }
+        await StoreRows.InsertAsync(cmd, IsConstraint, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
     }
 
     private static async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
@@ -397,14 +361,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         cmd.Parameters.AddWithValue("$secret", k.ClientSecret);
         cmd.Parameters.AddWithValue("$disabled", k.Disabled ? 1 : 0);
         cmd.Parameters.AddWithValue("$created", k.Created.ToUnixTimeMilliseconds());
-        try
-        {
-            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        catch (SqliteException ex) when (IsConstraint(ex))
-        {
-            throw new StoreConflictException($"An API key with key id {k.KeyId} already exists.", ex);
-        }
+        await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
     }
 
     public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
@@ -452,14 +409,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             pActivates.Value = k.Activates.ToUnixTimeMilliseconds();
             pExpires.Value = k.Expires.ToUnixTimeMilliseconds();
             pSecret.Value = k.Secret;
-            try
-            {
-                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            catch (SqliteException ex) when (IsConstraint(ex))
-            {
-                throw new StoreConflictException($"An encryption key with id {k.Id} already exists.", ex);
-            }
+            await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
         }
     }
 
@@ -543,14 +493,8 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             cmd.Parameters.AddWithValue("$private", keypair.PrivateKey);
             cmd.Parameters.AddWithValue("$created", keypair.Created.ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$disabled", keypair.Disabled ? 1 : 0);
-            try
-            {
-                await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            catch (SqliteException ex) when (IsConstraint(ex))
-            {
-                throw new StoreConflictException($"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ex);
-            }
+            await StoreRows.InsertAsync(cmd, IsConstraint,
+                () => $"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ct).ConfigureAwait(false);
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
@@ -612,7 +556,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         cmd.Parameters.Add("$uid", SqliteType.Blob).Value = advertisingId;
         cmd.Parameters.AddWithValue("$ts", ms);
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), FromMs(ms));
+        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
     }
 
     // ---------------------------------------------------------------- leader lock
@@ -712,9 +656,7 @@ public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         return v is DBNull ? null : v;
     }
 
-    private static bool IsConstraint(SqliteException ex) => ex.SqliteErrorCode == 19; // SQLITE_CONSTRAINT
-
-    private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    private static bool IsConstraint(DbException ex) => ex is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
 
     public async ValueTask DisposeAsync()
     {
