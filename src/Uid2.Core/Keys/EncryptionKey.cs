@@ -30,17 +30,32 @@ public sealed class EncryptionKey
     public bool IsActiveAt(DateTimeOffset now) => Activates <= now && now < Expires;
 
     private ThreadLocal<System.Security.Cryptography.AesGcm>? _gcm;
+    private NSec.Cryptography.Key? _sodiumKey;
 
     /// <summary>
     /// An AES-GCM instance for this key, one per thread (an instance is not safe for concurrent use), so the key
-    /// schedule is set up once per thread instead of on every token.
+    /// schedule is set up once per thread instead of on every token. Used where libsodium's AES-GCM is unavailable.
     /// </summary>
     internal System.Security.Cryptography.AesGcm Gcm => (_gcm ?? CreateGcm()).Value!;
+
+    /// <summary>
+    /// This key imported into libsodium's AES-256-GCM (precomputed, safe for concurrent use), or null when the CPU or
+    /// platform does not support it (then <see cref="Gcm"/> is used).
+    /// </summary>
+    internal NSec.Cryptography.Key? SodiumKey => _sodiumKey ?? (Aes256GcmSupport.IsSupported ? CreateSodiumKey() : null);
 
     private ThreadLocal<System.Security.Cryptography.AesGcm> CreateGcm()
     {
         Interlocked.CompareExchange(ref _gcm, new ThreadLocal<System.Security.Cryptography.AesGcm>(() => new(Secret, 16)), null);
         return _gcm;
+    }
+
+    private NSec.Cryptography.Key CreateSodiumKey()
+    {
+        var key = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Secret, NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
+        var winner = Interlocked.CompareExchange(ref _sodiumKey, key, null);
+        if (winner is not null) key.Dispose();
+        return winner ?? key;
     }
 
     public override string ToString() => $"EncryptionKey(id={Id}, site={SiteId}, activates={Activates:O}, expires={Expires:O})";
@@ -61,4 +76,22 @@ public static class ReservedSites
 public interface IKeyLookup
 {
     EncryptionKey? GetById(int keyId);
+}
+
+/// <summary>Whether libsodium's AES-256-GCM can run here (it needs AES-NI and PCLMUL on x64, or ARMv8 crypto).</summary>
+internal static class Aes256GcmSupport
+{
+    public static readonly bool IsSupported = Probe();
+
+    private static bool Probe()
+    {
+        try
+        {
+            return NSec.Cryptography.Aes256Gcm.IsSupported;
+        }
+        catch (Exception) // native library missing or not loadable on this platform: fall back to the BCL
+        {
+            return false;
+        }
+    }
 }

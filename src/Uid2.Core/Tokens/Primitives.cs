@@ -33,13 +33,23 @@ internal static class Aes256
         if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
         var iv = destination[..GcmIvSize];
         RandomNumberGenerator.Fill(iv);
-        key.Gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
+        if (key.SodiumKey is { } sodium)
+            NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(sodium, iv, default, plaintext, destination[GcmIvSize..]);
+        else
+            key.Gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
     }
 
     /// <summary>As <see cref="TryGcmDecrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
     public static bool TryGcmDecrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)
     {
         if (ivCiphertextTag.Length < GcmOverhead || plaintext.Length != ivCiphertextTag.Length - GcmOverhead) return false;
+        if (key.SodiumKey is { } sodium)
+        {
+            if (NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(sodium, ivCiphertextTag[..GcmIvSize], default, ivCiphertextTag[GcmIvSize..], plaintext))
+                return true;
+            plaintext.Clear();
+            return false;
+        }
         try
         {
             key.Gcm.Decrypt(
