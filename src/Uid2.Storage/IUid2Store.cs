@@ -25,11 +25,7 @@ public interface IUid2Store : IAsyncDisposable
     /// Reads everything in one transaction; with <paramref name="includeOptOuts"/> false the snapshot's
     /// <see cref="StoreSnapshot.OptOuts"/> is empty (load them incrementally with <see cref="LoadOptOutsAfterAsync"/>).
     /// </summary>
-    async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
-    {
-        var snapshot = await LoadSnapshotAsync(ct).ConfigureAwait(false);
-        return includeOptOuts ? snapshot : snapshot with { OptOuts = [] };
-    }
+    Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default);
 
     /// <summary>Opt-outs with <see cref="OptOutRecord.Id"/> greater than <paramref name="afterId"/>, in id order.</summary>
     Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default);
@@ -42,14 +38,10 @@ public interface IUid2Store : IAsyncDisposable
     Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default);
 
     /// <summary>
-    /// Adds a participant and its first API key together (one transaction where the store supports it).
+    /// Adds a participant and its first API key together, in one transaction.
     /// Throws <see cref="StoreConflictException"/> if the site id or key id is taken.
     /// </summary>
-    async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
-    {
-        await AddParticipantAsync(participant, ct).ConfigureAwait(false);
-        await AddApiKeyAsync(apiKey, ct).ConfigureAwait(false);
-    }
+    Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default);
 
     /// <summary>Adds keys; ids must be new.</summary>
     Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default);
@@ -59,14 +51,8 @@ public interface IUid2Store : IAsyncDisposable
     /// concurrent callers (several operators, the admin CLI) neither clash on ids nor add the same key twice.
     /// Returns the keys added.
     /// </summary>
-    async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
-        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
-    {
-        var snapshot = await LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
-        var added = plan(snapshot.Keys);
-        if (added.Count > 0) await AddKeysAsync(added, ct).ConfigureAwait(false);
-        return added;
-    }
+    Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
+        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default);
 
     /// <summary>Replaces the salt set (first-level salt and all buckets) atomically.</summary>
     Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default);
@@ -75,13 +61,7 @@ public interface IUid2Store : IAsyncDisposable
     /// Saves the salt set <paramref name="create"/> returns if the store has none yet, in one write transaction
     /// (check and insert together). Returns true if it saved one.
     /// </summary>
-    async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
-    {
-        var snapshot = await LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
-        if (snapshot.Salts is not null) return false;
-        await SaveSaltsAsync(create(), ct).ConfigureAwait(false);
-        return true;
-    }
+    Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default);
 
     /// <summary>Adds a CSTG key pair. Throws <see cref="StoreConflictException"/> if its subscription id is taken.</summary>
     Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default);
