@@ -52,6 +52,7 @@ public static class OperatorApp
         app.MapV2Identity();
         app.MapV2Keys();
         app.MapOps();
+        app.MapBrowserSdk();
         return app;
     }
 

@@ -7,7 +7,8 @@ namespace Uid2.E2E.Tests;
 
 /// <summary>
 /// Client-side token generation for real: our browser SDK in Chromium (WebCrypto ECDH P-256 + AES-GCM) against our
-/// operator's /v2/token/client-generate, with the demo subscription, from an allowed loopback origin.
+/// operator's /v2/token/client-generate, with the demo subscription, from an allowed loopback origin; the page loads
+/// the SDK from the operator's /static/js/uid2-sdk.js.
 /// </summary>
 public sealed class BrowserCstgTests
 {
@@ -19,9 +20,10 @@ public sealed class BrowserCstgTests
     public async Task Browser_sdk_generates_a_token_client_side_that_bidders_can_read()
     {
         Chromium.RequireBrowser();
-        var sdk = await Repo.BrowserSdkAsync();
+        await Repo.BrowserSdkAsync();
         await using var op = await OperatorServer.StartAsync();
-        await using var page = await CstgPage.StartAsync(sdk);
+        // The page loads the SDK from the operator, as a publisher would.
+        await using var page = await CstgPage.StartAsync(op.Url + "/static/js/uid2-sdk.js");
         await using var chromium = await Chromium.LaunchAsync();
         var tab = await chromium.Context.NewPageAsync();
         var pageErrors = new List<string>();
@@ -69,14 +71,13 @@ public sealed class BrowserCstgTests
     /// <summary>A publisher page on a loopback origin that loads the browser SDK bundle.</summary>
     private sealed class CstgPage : KestrelHost
     {
-        public static async Task<CstgPage> StartAsync(string sdkBundle)
+        public static async Task<CstgPage> StartAsync(string sdkUrl)
         {
             var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0", "--Logging:LogLevel:Default", "Warning"]);
             var app = builder.Build();
             app.MapGet("/", () => Results.Content(
-                """<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><script src="/uid2-sdk.js"></script></head><body>CSTG</body></html>""",
+                $"""<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><script src="{sdkUrl}"></script></head><body>CSTG</body></html>""",
                 "text/html; charset=utf-8"));
-            app.MapGet("/uid2-sdk.js", () => Results.File(sdkBundle, "text/javascript; charset=utf-8"));
             var page = new CstgPage();
             await page.StartAsync(app);
             return page;

@@ -214,3 +214,33 @@ public sealed class CorsTests
 public sealed class ErrorPathTestsOnSqlite() : ErrorPathTests(StoreKind.Sqlite);
 
 public sealed class ErrorPathTestsOnPostgres() : ErrorPathTests(StoreKind.Postgres);
+
+public sealed class BrowserSdkEndpointTests
+{
+    [Fact]
+    public async Task Serves_the_browser_sdk_bundle_or_says_how_to_build_it()
+    {
+        var bundle = Path.Combine(Path.GetTempPath(), $"uid2-sdk-{Guid.NewGuid():N}.js");
+        await File.WriteAllTextAsync(bundle, "window.__uid2 = {};");
+        try
+        {
+            await using (var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:BrowserSdkFile"] = bundle }))
+            {
+                using var response = await host.Http.GetAsync("/static/js/uid2-sdk.js");
+                Assert.Equal(200, (int)response.StatusCode);
+                Assert.StartsWith("text/javascript", response.Content.Headers.ContentType!.ToString());
+                Assert.Equal("window.__uid2 = {};", await response.Content.ReadAsStringAsync());
+            }
+            await using (var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:BrowserSdkFile"] = bundle + ".missing" }))
+            {
+                var (status, json) = await host.GetAsync("/static/js/uid2-sdk.js");
+                Assert.Equal(404, status);
+                Assert.Contains("npm run build", json.GetProperty("message").GetString());
+            }
+        }
+        finally
+        {
+            File.Delete(bundle);
+        }
+    }
+}

@@ -30,6 +30,9 @@ public sealed class OperatorOptions
 
     public IdentityScope IdentityScope { get; set; } = IdentityScope.Uid2;
 
+    /// <summary>The browser SDK bundle served at /static/js/uid2-sdk.js; empty = the copy built into the app's wwwroot.</summary>
+    public string? BrowserSdkFile { get; set; }
+
     /// <summary>
     /// Client-side token generation refuses requests whose (authenticated) timestamp is further than this from the
     /// operator's clock, so a captured request cannot be replayed for long. The reference operator has no such check.

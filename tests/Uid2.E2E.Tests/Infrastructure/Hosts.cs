@@ -58,6 +58,7 @@ public sealed class OperatorServer : KestrelHost
             "--Uid2:RefreshIdentityTokenAfterSeconds", refreshIdentityTokenAfterSeconds.ToString(),
             "--Uid2:RefreshTokenExpiresAfterSeconds", "86400",
             "--Logging:LogLevel:Default", "Warning",
+            "--Uid2:BrowserSdkFile", Repo.Path("web", "sdk", "dist", "uid2-sdk.js"),
         ]);
         await server.StartAsync(app, a => OperatorApp.InitializeAsync(a));
         return server;
