@@ -79,6 +79,29 @@ public abstract class StoreIntegrationTests(StoreKind store)
         Assert.Equal("optout", refreshed.GetProperty("status").GetString());
     }
 
+    [SkippableFact]
+    public async Task Salt_rotation_by_the_admin_cli_reaches_a_running_operator()
+    {
+        await using var host = await OperatorHost.StartAsync(store: store);
+        var mapper = await host.AddParticipantAsync(3101, Uid2.Core.Auth.Role.Mapper);
+        var (status, before) = await host.PostV2Async("/v3/identity/map", mapper, new { email = new[] { "rotating@example.com" } });
+        Assert.Equal(200, status);
+        var oldUid = before.GetProperty("body").GetProperty("email")[0].GetProperty("u").GetString();
+
+        var exit = await Uid2.Admin.Program.RunAsync(
+            ["salts", "rotate", "--fraction", "1", "--connection-string", host.ConnectionString], new StringWriter(), new StringWriter());
+        Assert.Equal(0, exit);
+
+        // Within seconds, without a restart: a new raw UID2, and the old one reported as previous.
+        var after = await WaitForAsync(async () =>
+        {
+            var (s, json) = await host.PostV2Async("/v3/identity/map", mapper, new { email = new[] { "rotating@example.com" } });
+            var item = json.GetProperty("body").GetProperty("email")[0];
+            return s == 200 && item.GetProperty("u").GetString() != oldUid ? item : (JsonElement?)null;
+        });
+        Assert.Equal(oldUid, after.GetProperty("p").GetString());
+    }
+
     private static async Task<JsonElement> WaitForAsync(Func<Task<JsonElement?>> probe)
     {
         var deadline = DateTime.UtcNow.AddSeconds(5);
