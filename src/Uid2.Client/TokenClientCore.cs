@@ -104,20 +104,11 @@ internal sealed class TokenClientCore
     {
         // Header peek (§3.2): needed to reject a foreign scope before any key lookup, as the reference SDKs do.
         scoped ReadOnlySpan<char> text = token.AsSpan();
-        if (text.Length < 4) return new(DecryptionStatus.InvalidPayload);
-        Span<byte> head = stackalloc byte[3];
-        var head4 = text[..4];
-        int n;
-        var ok = head4.IndexOfAny('-', '_') >= 0 ? TryBase64Url(head4, head, out n) : Convert.TryFromBase64Chars(head4, head, out n);
-        if (!ok || n < 2) return new(DecryptionStatus.InvalidPayload);
+        var header = AdvertisingTokenCodec.TryReadHeader(text, out var version, out var firstByte);
+        if (header == TokenDecodeStatus.VersionNotSupported) return new(DecryptionStatus.VersionNotSupported);
+        if (header != TokenDecodeStatus.Success) return new(DecryptionStatus.InvalidPayload);
 
-        TokenVersion version;
-        if (head[0] == AdvertisingTokenCodec.V2VersionByte) version = TokenVersion.V2;
-        else if (head[1] == AdvertisingTokenCodec.V3VersionByte) version = TokenVersion.V3;
-        else if (head[1] == AdvertisingTokenCodec.V4VersionByte) version = TokenVersion.V4;
-        else return new(DecryptionStatus.VersionNotSupported);
-
-        if (version != TokenVersion.V2 && IdentityByte.ScopeOf(head[0]) != keys.IdentityScope)
+        if (version != TokenVersion.V2 && IdentityByte.ScopeOf(firstByte) != keys.IdentityScope)
             return new(DecryptionStatus.InvalidIdentityScope);
 
         // v4 is base64url; accept a v4 token re-encoded as standard base64 too (as the reference SDK does).
@@ -168,19 +159,6 @@ internal sealed class TokenClientCore
             return Fail(DecryptionStatus.InvalidTokenLifetime);
 
         return new(DecryptionStatus.Success, Convert.ToBase64String(t.RawUid), t.Established, t.SiteId, siteKeyKeyset, type, tokenVersion, cstg, t.Expires);
-    }
-
-    private static bool TryBase64Url(ReadOnlySpan<char> text, Span<byte> dest, out int written)
-    {
-        try
-        {
-            return Base64Url.TryDecodeFromChars(text, dest, out written);
-        }
-        catch (FormatException)
-        {
-            written = 0;
-            return false;
-        }
     }
 
     public EncryptionResponse Encrypt(string? rawUid, DateTimeOffset now)

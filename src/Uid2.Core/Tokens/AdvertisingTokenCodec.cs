@@ -138,9 +138,18 @@ public static class AdvertisingTokenCodec
     public static TokenVersion? DetectVersion(ReadOnlySpan<char> token) =>
         Detect(token, out var version) == TokenDecodeStatus.Success ? version : null;
 
-    private static TokenDecodeStatus Detect(ReadOnlySpan<char> token, out TokenVersion version)
+    private static TokenDecodeStatus Detect(ReadOnlySpan<char> token, out TokenVersion version) =>
+        TryReadHeader(token, out version, out _);
+
+    /// <summary>
+    /// Reads a token's header from its first 4 characters: the version (§3.2) and byte 0 (for v3/v4 the identity byte,
+    /// whose scope an SDK checks before any key lookup). <see cref="TokenDecodeStatus.VersionNotSupported"/> for an
+    /// unknown version, <see cref="TokenDecodeStatus.InvalidPayload"/> for text that is not a token header.
+    /// </summary>
+    public static TokenDecodeStatus TryReadHeader(ReadOnlySpan<char> token, out TokenVersion version, out byte firstByte)
     {
         version = default;
+        firstByte = 0;
         if (token.Length < 4) return TokenDecodeStatus.InvalidPayload;
         var head = token[..4];
         Span<byte> h = stackalloc byte[3];
@@ -148,6 +157,7 @@ public static class AdvertisingTokenCodec
             ? Wire.TryDecodeBase64Url(head, h, out var n)
             : Wire.TryDecodeBase64(head, h, out n);
         if (!ok || n < 1) return TokenDecodeStatus.InvalidPayload;
+        firstByte = h[0];
         if (h[0] == V2VersionByte) { version = TokenVersion.V2; return TokenDecodeStatus.Success; }
         if (n < 2) return TokenDecodeStatus.InvalidPayload;
         if (h[1] == V3VersionByte) { version = TokenVersion.V3; return TokenDecodeStatus.Success; }

@@ -10,7 +10,7 @@ internal static class Aes256
     public const int KeySize = 32;
     public const int GcmIvSize = 12;
     public const int GcmTagSize = 16;
-    /// <summary>IV + tag bytes added by <see cref="GcmEncrypt"/>.</summary>
+    /// <summary>IV + tag bytes added by <c>GcmEncrypt</c>.</summary>
     public const int GcmOverhead = GcmIvSize + GcmTagSize;
     public const int CbcIvSize = 16;
     public const int BlockSize = 16;
