@@ -1,9 +1,9 @@
 namespace Uid2.Client;
 
-/// <summary>Result of a token generate call. Never thrown: protocol errors are reported in <see cref="Status"/>.</summary>
-public sealed class TokenGenerateResponse
+/// <summary>What generate and refresh calls answer. Never thrown: protocol errors are reported in <see cref="Status"/>.</summary>
+public abstract class TokenResponse
 {
-    internal TokenGenerateResponse(ResponseStatus status, IdentityTokens? identity, string? message, string? statusText)
+    private protected TokenResponse(ResponseStatus status, IdentityTokens? identity, string? message, string? statusText)
     {
         Status = status;
         Identity = identity;
@@ -11,7 +11,7 @@ public sealed class TokenGenerateResponse
         StatusText = statusText;
     }
 
-    /// <summary>The outcome.</summary>
+    /// <summary>The outcome. On refresh, <see cref="ResponseStatus.OptOut"/>: forget the identity; <see cref="ResponseStatus.ExpiredToken"/>: a new generate is needed.</summary>
     public ResponseStatus Status { get; }
     /// <summary>The new identity when <see cref="Status"/> is <see cref="ResponseStatus.Success"/>; otherwise null.</summary>
     public IdentityTokens? Identity { get; }
@@ -25,27 +25,16 @@ public sealed class TokenGenerateResponse
     public bool IsOptOut => Status == ResponseStatus.OptOut;
 }
 
-/// <summary>Result of a token refresh call. Never thrown: protocol errors are reported in <see cref="Status"/>.</summary>
-public sealed class TokenRefreshResponse
+/// <summary>Result of a token generate call.</summary>
+public sealed class TokenGenerateResponse : TokenResponse
+{
+    internal TokenGenerateResponse(ResponseStatus status, IdentityTokens? identity, string? message, string? statusText)
+        : base(status, identity, message, statusText) { }
+}
+
+/// <summary>Result of a token refresh call.</summary>
+public sealed class TokenRefreshResponse : TokenResponse
 {
     internal TokenRefreshResponse(ResponseStatus status, IdentityTokens? identity, string? message, string? statusText)
-    {
-        Status = status;
-        Identity = identity;
-        Message = message;
-        StatusText = statusText;
-    }
-
-    /// <summary>The outcome. <see cref="ResponseStatus.OptOut"/>: forget the identity; <see cref="ResponseStatus.ExpiredToken"/>: a new generate is needed.</summary>
-    public ResponseStatus Status { get; }
-    /// <summary>The refreshed identity when <see cref="Status"/> is <see cref="ResponseStatus.Success"/>; otherwise null.</summary>
-    public IdentityTokens? Identity { get; }
-    /// <summary>The operator's (or the SDK's) error message, if any.</summary>
-    public string? Message { get; }
-    /// <summary>The raw <c>status</c> string of the response, when there was one.</summary>
-    public string? StatusText { get; }
-    /// <summary>True when a refreshed identity was issued.</summary>
-    public bool IsSuccess => Status == ResponseStatus.Success && Identity is not null;
-    /// <summary>True when the user opted out.</summary>
-    public bool IsOptOut => Status == ResponseStatus.OptOut;
+        : base(status, identity, message, statusText) { }
 }

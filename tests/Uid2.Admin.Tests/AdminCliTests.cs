@@ -9,40 +9,10 @@ using Uid2.Storage;
 
 namespace Uid2.Admin.Tests;
 
-public sealed class AdminCliTests : IDisposable
+public sealed class AdminCliTests : CliTestBase
 {
-    private static readonly DateTimeOffset Now = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
     // From the reference operator's InputNormalizationTest: test.test@gmail.com normalizes to testtest@gmail.com.
     private const string GmailHashBase64 = "LkLfFrut8Tc3h/fIvYDiBKSbaMiau/DtaLBPQYszdMw=";
-
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "uid2-admin-tests-" + Guid.NewGuid().ToString("N"));
-    private readonly string _connectionString;
-
-    public AdminCliTests() => _connectionString = $"Data Source={Path.Combine(_dir, "store", "uid2.db")}";
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private sealed record Result(int ExitCode, string Out, string Err);
-
-    private async Task<Result> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var all = new[] { "--connection-string", _connectionString, "--salt-buckets", "1024" }.Concat(args).ToArray();
-        var code = await Program.RunAsync(all, output, error, new FixedTime(Now));
-        return new Result(code, output.ToString(), error.ToString());
-    }
-
-    private async Task<StoreSnapshot> SnapshotAsync()
-    {
-        await using var store = Uid2StoreFactory.Create(_connectionString);
-        await store.InitializeAsync();
-        return await store.LoadSnapshotAsync();
-    }
 
     private static void AssertOneLineError(Result r, string contains)
     {
@@ -130,7 +100,7 @@ public sealed class AdminCliTests : IDisposable
         var r = await RunAsync("participant", "create", "--name", "P", "--site-id", "5", "--roles", roles);
         AssertOneLineError(r, message);
         Assert.Contains("generator, mapper, id_reader, sharer, operator, optout, optout_service", r.Err);
-        Assert.False(File.Exists(Path.Combine(_dir, "store", "uid2.db")) && (await SnapshotAsync()).Participants.Count > 0);
+        Assert.False(File.Exists(DatabasePath) && (await SnapshotAsync()).Participants.Count > 0);
     }
 
     [Theory]
@@ -210,7 +180,7 @@ public sealed class AdminCliTests : IDisposable
         var r = await RunAsync(["optout", "add", .. options]);
         AssertOneLineError(r, message);
         Assert.Single(r.Err.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        if (File.Exists(Path.Combine(_dir, "store", "uid2.db")))
+        if (File.Exists(DatabasePath))
             Assert.Empty((await SnapshotAsync()).OptOuts);
     }
 
@@ -265,10 +235,5 @@ public sealed class AdminCliTests : IDisposable
         Assert.Equal(256, after.Salts.Buckets.Count(b => b.PreviousSalt is not null));
 
         AssertOneLineError(await RunAsync("salts", "rotate", "--fraction", "2"), "between 0 and 1");
-    }
-
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -7,38 +7,8 @@ using Uid2.Storage;
 namespace Uid2.Admin.Tests;
 
 /// <summary><c>uid2-admin cstg …</c> and <c>uid2-admin site …</c>.</summary>
-public sealed class ClientSideCliTests : IDisposable
+public sealed class ClientSideCliTests : CliTestBase
 {
-    private static readonly DateTimeOffset Now = new(2025, 3, 1, 12, 0, 0, TimeSpan.Zero);
-
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "uid2-admin-cstg-tests-" + Guid.NewGuid().ToString("N"));
-    private readonly string _connectionString;
-
-    public ClientSideCliTests() => _connectionString = $"Data Source={Path.Combine(_dir, "uid2.db")}";
-
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private sealed record Result(int ExitCode, string Out, string Err);
-
-    private async Task<Result> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var all = new[] { "--connection-string", _connectionString, "--salt-buckets", "1024" }.Concat(args).ToArray();
-        var code = await Program.RunAsync(all, output, error, new FixedTime(Now));
-        return new Result(code, output.ToString(), error.ToString());
-    }
-
-    private async Task<StoreSnapshot> SnapshotAsync()
-    {
-        await using var store = Uid2StoreFactory.Create(_connectionString);
-        await store.InitializeAsync();
-        return await store.LoadSnapshotAsync();
-    }
-
     private async Task CreateParticipantAsync(int siteId) =>
         Assert.Equal(0, (await RunAsync("participant", "create", "--name", "P" + siteId, "--site-id", siteId.ToString(), "--roles", "generator")).ExitCode);
 
@@ -165,10 +135,5 @@ public sealed class ClientSideCliTests : IDisposable
         Assert.Equal(0, r.ExitCode);
         Assert.Equal(["123456789", "com.Example.App"], (await SnapshotAsync()).AppNames![12]);
         AssertError(await RunAsync("site", "app-names", "--site-id", "12", "--set", "has space"), "not a valid app name");
-    }
-
-    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }
