@@ -50,3 +50,35 @@ public static class DemoSeeder
         return true;
     }
 }
+
+/// <summary>
+/// Outside Development the demo credentials are never served, even when a store first used in Development still holds
+/// them: they are public (in the README and in this source), so anyone could call the operator with them.
+/// </summary>
+public static class DemoCredentials
+{
+    /// <summary>
+    /// The snapshot without the demo API key (any key that verifies as the demo key, or uses the demo client secret)
+    /// and without the demo CSTG key pair (the demo private or public key). <paramref name="removed"/> names what was
+    /// left out (key ids and subscription ids, never a secret).
+    /// </summary>
+    public static StoreSnapshot Remove(StoreSnapshot snapshot, DemoParticipantOptions demo, out IReadOnlyList<string> removed)
+    {
+        var demoKeyId = ApiKeys.KeyIdOf(demo.ApiKey);
+        bool IsDemoKey(ApiKeyRecord k) =>
+            k.ClientSecret == demo.ClientSecret || (k.KeyId == demoKeyId && ApiKeys.Verify(demo.ApiKey, k.KeyHash, k.KeySalt));
+        bool IsDemoKeypair(ClientSideKeypair k) => k.PrivateKey == demo.ServerPrivateKey || k.PublicKey == demo.ServerPublicKey;
+
+        var keypairs = snapshot.ClientSideKeypairs ?? [];
+        var names = snapshot.ApiKeys.Where(IsDemoKey).Select(k => $"API key {k.KeyId} (site {k.SiteId})")
+            .Concat(keypairs.Where(IsDemoKeypair).Select(k => $"CSTG key pair {k.SubscriptionId} (site {k.SiteId})"))
+            .ToArray();
+        removed = names;
+        if (names.Length == 0) return snapshot;
+        return snapshot with
+        {
+            ApiKeys = snapshot.ApiKeys.Where(k => !IsDemoKey(k)).ToArray(),
+            ClientSideKeypairs = keypairs.Where(k => !IsDemoKeypair(k)).ToArray(),
+        };
+    }
+}

@@ -23,18 +23,25 @@ public static class OperatorApp
         {
             k.Limits.MaxRequestBodySize = RequestBody.MaxBytes + 1;
             k.AddServerHeader = false;
+            // Header bytes that are not ASCII reach the app as Latin-1 (never refused with an empty 400), so a bad
+            // Authorization header gets the protocol's 401 like any other wrong key.
+            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
         });
 
         var connectionString = builder.Configuration.GetConnectionString("Uid2") ?? Uid2StoreFactory.DefaultConnectionString;
-        builder.Services.AddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString));
+        builder.Services.TryAddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString)); // a host may bring its own
         builder.Services.AddOptions<OperatorOptions>().Bind(builder.Configuration.GetSection(OperatorOptions.Section))
             .Validate(o => { o.Validate(); return true; });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OperatorStateProvider>();
         builder.Services.AddSingleton<TokenService>();
+        builder.Services.AddSingleton<ReplayGuard>();
         builder.Services.AddSingleton<OptOutService>();
         builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
+        builder.Services.AddSingleton<WriteHealth>();
+        builder.Services.AddSingleton<WriteProbeService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WriteProbeService>());
         builder.Services.AddHostedService<StoreSyncService>();
         builder.Services.AddHostedService<StoreChangeListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
@@ -54,6 +61,23 @@ public static class OperatorApp
         app.MapOps();
         app.MapBrowserSdk();
         return app;
+    }
+
+    /// <summary>
+    /// Whether an exception from <see cref="InitializeAsync"/> means the store cannot be used (missing, unreachable,
+    /// read-only, full, misconfigured) rather than a bug: the operator then logs one line and exits non-zero.
+    /// </summary>
+    public static bool IsStartupFailure(Exception ex) => ex is System.Data.Common.DbException or IOException
+        or UnauthorizedAccessException or ArgumentException or InvalidOperationException or TimeoutException
+        or System.Net.Sockets.SocketException or OptionsValidationException;
+
+    /// <summary>The exception's type and message, and those of its inner exceptions, on one line.</summary>
+    public static string Describe(Exception ex)
+    {
+        var parts = new List<string>();
+        for (var e = ex; e is not null; e = e.InnerException)
+            parts.Add($"{e.GetType().Name}: {e.Message.ReplaceLineEndings(" ")}");
+        return string.Join(" <- ", parts.Distinct());
     }
 
     /// <summary>
@@ -80,6 +104,9 @@ public static class OperatorApp
 
         var state = services.GetRequiredService<OperatorStateProvider>();
         await state.ReloadAsync(ct);
+        if (state.DisabledDemoCredentials.Count > 0)
+            logger.LogWarning("{Environment}: the public demo credentials in the store are disabled and answer 401: {Credentials}. " +
+                "Remove them, or run in Development.", app.Environment.EnvironmentName, string.Join(", ", state.DisabledDemoCredentials));
         await services.GetRequiredService<KeyMaintenanceService>().RunOnceAsync(ct);
 
         if (seedDemo)

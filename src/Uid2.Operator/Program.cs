@@ -1,5 +1,16 @@
 using Uid2.Operator;
 
 var app = OperatorApp.Build(args);
-await OperatorApp.InitializeAsync(app);
+try
+{
+    await OperatorApp.InitializeAsync(app);
+}
+catch (Exception ex) when (OperatorApp.IsStartupFailure(ex))
+{
+    // One clear line and a non-zero exit, not a stack trace: the store is missing, unreachable, read-only or misconfigured.
+    app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Uid2.Operator")
+        .LogCritical("Cannot start: the store is not usable ({Error}).", OperatorApp.Describe(ex));
+    return 2;
+}
 await app.RunAsync();
+return 0;

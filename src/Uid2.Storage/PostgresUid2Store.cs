@@ -22,7 +22,7 @@ namespace Uid2.Storage;
 /// starting together apply each migration once. Tables live in the connection's default schema (search_path).
 /// </para>
 /// </summary>
-public sealed class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock
+public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock
 {
     // Transaction-scoped advisory lock keys (the single-bigint key space; leader locks use hashed keys).
     private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1

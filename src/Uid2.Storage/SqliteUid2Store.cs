@@ -11,7 +11,7 @@ namespace Uid2.Storage;
 /// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
 /// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
 /// </summary>
-public sealed class SqliteUid2Store : IUid2Store, IStoreLeaderLock
+public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
 {
     /// <summary>The schema version this code writes and reads.</summary>
     public const int SchemaVersion = 1;

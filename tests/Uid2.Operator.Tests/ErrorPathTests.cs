@@ -171,9 +171,9 @@ public abstract class ErrorPathTests(StoreKind store) : IAsyncLifetime
     [SkippableFact]
     public async Task Validate_needs_a_token_and_an_identity()
     {
-        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?email=a%40b.com"));
-        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?token=abc"));
-        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?token=abc&email=a%40b.com"), "Invalid token");
+        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?email=a%40b.com", _publisher.ApiKey));
+        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?token=abc", _publisher.ApiKey));
+        AssertError(400, "client_error", await _host.GetAsync("/v1/token/validate?token=abc&email=a%40b.com", _publisher.ApiKey), "Invalid token");
         AssertError(400, "client_error", await _host.PostV2Async("/v2/token/validate", _publisher, new { email = "a@b.com" }));
     }
 

@@ -134,7 +134,7 @@ public abstract class PublisherFlowTests(StoreKind store) : IAsyncLifetime
         var (_, other) = await _host.PostV2Async("/v2/token/validate", _publisher, new { token, email = "someone.else@example.com" });
         Assert.False(other.GetProperty("body").GetBoolean());
 
-        var (s3, v1) = await _host.GetAsync($"/v1/token/validate?token={Uri.EscapeDataString(token)}&email=validate%40example.com");
+        var (s3, v1) = await _host.GetAsync($"/v1/token/validate?token={Uri.EscapeDataString(token)}&email=validate%40example.com", _publisher.ApiKey);
         Assert.Equal(200, s3);
         Assert.True(v1.GetProperty("body").GetBoolean());
 

@@ -17,30 +17,47 @@ public enum AuthOutcome { Missing, Invalid, Authenticated }
 /// <summary>
 /// Bearer API-key authentication: the key id (prefix + 5 chars) finds the stored candidates, then the salted
 /// SHA-512 hash is compared in constant time. The presented key is never logged or kept.
+/// <para>
+/// Uniform on purpose: every presented key costs the same work whether or not its key id exists — an unknown key id is
+/// checked against a dummy hash, and disabled keys are checked like the others — so response times do not tell an
+/// attacker which key ids exist. A present but malformed header (another scheme, an empty key, bytes that are not
+/// ASCII: Kestrel reads header bytes as Latin-1) is <see cref="AuthOutcome.Invalid"/>, which callers answer with 401.
+/// </para>
 /// </summary>
 public static class ApiKeyAuthenticator
 {
+    private static readonly GeneratedApiKey Dummy = ApiKeys.Generate(0);
+
     public static AuthOutcome Authenticate(HttpRequest request, OperatorState state, out AuthenticatedClient? client)
     {
-        client = null;
         var header = request.Headers.Authorization;
-        if (header.Count == 0) return AuthOutcome.Missing;
-        var value = header[0];
-        if (string.IsNullOrEmpty(value)) return AuthOutcome.Missing;
+        return Authenticate(header.Count == 0 ? null : header[0], state, ApiKeys.Verify, out client);
+    }
+
+    /// <summary>Authenticates an <c>Authorization</c> header value; <paramref name="verify"/> is the hash check (tests count it).</summary>
+    public static AuthOutcome Authenticate(string? header, OperatorState state, Func<string, string, string, bool> verify,
+        out AuthenticatedClient? client)
+    {
+        client = null;
+        if (string.IsNullOrEmpty(header)) return AuthOutcome.Missing;
         const string bearer = "bearer ";
-        if (value.Length <= bearer.Length || !value.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)) return AuthOutcome.Invalid;
-        var key = value.AsSpan(bearer.Length).Trim().ToString();
+        if (header.Length <= bearer.Length || !header.StartsWith(bearer, StringComparison.OrdinalIgnoreCase)) return AuthOutcome.Invalid;
+        var key = header.AsSpan(bearer.Length).Trim().ToString();
         if (key.Length == 0) return AuthOutcome.Invalid;
 
-        foreach (var candidate in state.ApiKeysWithId(ApiKeys.KeyIdOf(key)))
+        var candidates = state.ApiKeysWithId(ApiKeys.KeyIdOf(key));
+        if (candidates.IsEmpty)
         {
-            if (candidate.Disabled) continue;
-            if (!ApiKeys.Verify(key, candidate.KeyHash, candidate.KeySalt)) continue;
-            var participant = state.GetParticipant(candidate.SiteId);
-            if (participant is { Enabled: false }) return AuthOutcome.Invalid;
-            client = new AuthenticatedClient(candidate);
-            return AuthOutcome.Authenticated;
+            _ = verify(key, Dummy.KeyHash, Dummy.KeySalt);
+            return AuthOutcome.Invalid;
         }
-        return AuthOutcome.Invalid;
+        ApiKeyRecord? match = null;
+        foreach (var candidate in candidates)
+        {
+            if (verify(key, candidate.KeyHash, candidate.KeySalt) && !candidate.Disabled) match ??= candidate;
+        }
+        if (match is null || state.GetParticipant(match.SiteId) is { Enabled: false }) return AuthOutcome.Invalid;
+        client = new AuthenticatedClient(match);
+        return AuthOutcome.Authenticated;
     }
 }

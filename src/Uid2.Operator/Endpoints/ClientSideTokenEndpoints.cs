@@ -36,7 +36,7 @@ public static class ClientSideTokenEndpoints
         app.MapPost(Path, Generate).WithTags("v2");
 
     private static async Task<IResult> Generate(HttpContext http, OperatorStateProvider stateProvider, TokenService tokens, TimeProvider time,
-        IOptions<OperatorOptions> options)
+        IOptions<OperatorOptions> options, ReplayGuard replayGuard)
     {
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
         if (body is null) return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
@@ -77,6 +77,10 @@ public static class ClientSideTokenEndpoints
         var toleranceMs = options.Value.ClientSideTokenGenerateMaxTimestampSkewSeconds * 1000L;
         if (request.Timestamp < now - toleranceMs || request.Timestamp > now + toleranceMs) return ProtocolResults.ClientError(BadTimestamp);
 
+        // Nor once within that window: each authentic request (its IV) is accepted once.
+        var replay = replayGuard.TryAccept(ReplayGuard.ClientSideId(keypair.SubscriptionId, iv), request.Timestamp + toleranceMs);
+        if (replay != ReplayVerdict.Accepted) return ProtocolResults.Replay(replay);
+
         if (!TryReadIdentity(plaintext, out var input, out var identityError)) return ProtocolResults.ClientError(identityError!);
 
         var result = tokens.Generate(input, keypair.SiteId, PrivacyBitsValue);
@@ -99,36 +103,27 @@ public static class ClientSideTokenEndpoints
     private static bool TryParseRequest(byte[] body, out CstgRequest request, out string? error)
     {
         request = default;
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body);
-        }
-        catch (JsonException)
+        if (!JsonPayload.TryParse(body, out var root))
         {
             error = "json payload is not valid";
             return false;
         }
-        using (document)
+        if (root.ValueKind != JsonValueKind.Object)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                error = "json payload expected but not found";
-                return false;
-            }
-            long timestamp = 0;
-            if (root.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null
-                && (ts.ValueKind != JsonValueKind.Number || !ts.TryGetInt64(out timestamp)))
-            {
-                error = "bad timestamp";
-                return false;
-            }
-            request = new CstgRequest(String(root, "payload"), String(root, "iv"), String(root, "public_key"), timestamp,
-                String(root, "subscription_id"), String(root, "app_name"));
-            error = null;
-            return true;
+            error = "json payload expected but not found";
+            return false;
         }
+        long timestamp = 0;
+        if (root.TryGetProperty("timestamp", out var ts) && ts.ValueKind != JsonValueKind.Null
+            && (ts.ValueKind != JsonValueKind.Number || !ts.TryGetInt64(out timestamp)))
+        {
+            error = "bad timestamp";
+            return false;
+        }
+        request = new CstgRequest(String(root, "payload"), String(root, "iv"), String(root, "public_key"), timestamp,
+            String(root, "subscription_id"), String(root, "app_name"));
+        error = null;
+        return true;
 
         static string? String(JsonElement root, string name) =>
             root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
@@ -138,40 +133,26 @@ public static class ClientSideTokenEndpoints
     private static bool TryReadIdentity(byte[] plaintext, out IdentityInput input, out string? error)
     {
         input = default;
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(plaintext);
-        }
-        catch (JsonException)
+        if (!JsonPayload.TryParse(plaintext, out var root) || root.ValueKind != JsonValueKind.Object)
         {
             error = InvalidPayloadJson;
             return false;
         }
-        using (document)
+        var email = Present(root, "email_hash");
+        var phone = Present(root, "phone_hash");
+        if (email is null == phone is null)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-            {
-                error = InvalidPayloadJson;
-                return false;
-            }
-            var email = Present(root, "email_hash");
-            var phone = Present(root, "phone_hash");
-            if (email is null == phone is null)
-            {
-                error = ExactlyOneHash;
-                return false;
-            }
-            var (kind, value) = email is { } e ? (DiiKind.EmailHash, e) : (DiiKind.PhoneHash, phone!.Value);
-            if (value.ValueKind != JsonValueKind.String || !IdentityInputParser.TryParse(kind, value.GetString(), out input))
-            {
-                error = DiiParameters.InvalidMessage;
-                return false;
-            }
-            error = null;
-            return true;
+            error = ExactlyOneHash;
+            return false;
         }
+        var (kind, value) = email is { } e ? (DiiKind.EmailHash, e) : (DiiKind.PhoneHash, phone!.Value);
+        if (value.ValueKind != JsonValueKind.String || !IdentityInputParser.TryParse(kind, value.GetString(), out input))
+        {
+            error = DiiParameters.InvalidMessage;
+            return false;
+        }
+        error = null;
+        return true;
 
         static JsonElement? Present(JsonElement root, string name) =>
             root.TryGetProperty(name, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;

@@ -20,9 +20,7 @@ public static class V1Endpoints
 
     private static IResult Generate(HttpRequest request, OperatorStateProvider state, TokenService tokens)
     {
-        if (ApiKeyAuthenticator.Authenticate(request, state.Current, out var client) != AuthOutcome.Authenticated
-            || client is null || !client.Has(Role.Generator))
-            return ProtocolResults.Unauthorized();
+        if (Generator(request, state) is not { } client) return ProtocolResults.Unauthorized();
         if (!DiiParameters.TryRead(request.Query, out var input, out var error))
             return ProtocolResults.ClientError(error!);
 
@@ -59,8 +57,9 @@ public static class V1Endpoints
         };
     }
 
-    private static IResult Validate(HttpRequest request, TokenService tokens)
+    private static IResult Validate(HttpRequest request, OperatorStateProvider state, TokenService tokens)
     {
+        if (Generator(request, state) is not { } client) return ProtocolResults.Unauthorized();
         if (!request.Query.TryGetValue("token", out var values) || values.Count != 1 || string.IsNullOrWhiteSpace(values[0]))
             return ProtocolResults.ClientError("Required Parameter Missing: token");
         if (!DiiParameters.TryRead(request.Query, out var input, out var error))
@@ -68,6 +67,12 @@ public static class V1Endpoints
         var reply = ValidateReply(tokens.Validate(values[0]!.Trim(), input, callerSiteId: null));
         return reply.Error ?? ProtocolResults.Json(reply.Json!);
     }
+
+    /// <summary>The caller, when its API key is valid and has the GENERATOR role; else null (401).</summary>
+    private static AuthenticatedClient? Generator(HttpRequest request, OperatorStateProvider state) =>
+        ApiKeyAuthenticator.Authenticate(request, state.Current, out var client) == AuthOutcome.Authenticated && client!.Has(Role.Generator)
+            ? client
+            : null;
 
     /// <summary>Shared by v1 and v2: maps a validate outcome to a JSON body (<c>true</c>/<c>false</c>) or an error.</summary>
     internal static V2Reply ValidateReply(ValidateOutcome outcome)

@@ -35,6 +35,11 @@ public static class ProtocolResults
 
     public static IResult Unauthorized() => new BytesResult(UnauthorizedJson, "application/json", StatusCodes.Status401Unauthorized);
 
+    /// <summary>A request refused by the <see cref="ReplayGuard"/>: 400 for a replay, 429 when the cache is full.</summary>
+    public static IResult Replay(ReplayVerdict verdict) => verdict == ReplayVerdict.Full
+        ? Error(StatusCodes.Status429TooManyRequests, Statuses.ClientError, "Too many requests; retry later")
+        : ClientError("Duplicate request: this request was already received");
+
     public static byte[] ErrorJson(string status, string message)
     {
         var buffer = new ArrayBufferWriter<byte>(128);

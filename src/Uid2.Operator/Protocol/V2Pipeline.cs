@@ -55,19 +55,14 @@ public static class V2Pipeline
         if (status != EnvelopeStatus.Success || request is null)
             return ProtocolResults.ClientError(status.Message());
 
+        // Only an authentic envelope reaches the replay cache: nobody without the client secret can fill it.
+        var replay = http.RequestServices.GetRequiredService<ReplayGuard>().TryAccept(
+            ReplayGuard.EnvelopeId(client.Key.KeyId, request.Nonce), request.TimestampMs + ReplayGuard.EnvelopeWindowSeconds * 1000L);
+        if (replay != ReplayVerdict.Accepted) return ProtocolResults.Replay(replay);
+
         JsonElement payload = default;
-        if (request.Payload.Length > 0)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(request.Payload);
-                payload = doc.RootElement.Clone();
-            }
-            catch (JsonException)
-            {
-                return ProtocolResults.ClientError("Payload is not valid JSON");
-            }
-        }
+        if (request.Payload.Length > 0 && !JsonPayload.TryParse(request.Payload, out payload))
+            return ProtocolResults.ClientError("Payload is not valid JSON");
 
         var reply = await handler(new V2Call(client, payload, state));
         if (reply.Error is not null) return reply.Error;

@@ -5,7 +5,8 @@ using Uid2.Storage;
 namespace Uid2.Operator.Services;
 
 /// <summary>Records opt-outs durably, then applies them to this instance's index before acknowledging.</summary>
-public sealed class OptOutService(IUid2Store store, OperatorStateProvider stateProvider, TimeProvider time, ILogger<OptOutService> logger)
+public sealed class OptOutService(IUid2Store store, OperatorStateProvider stateProvider, WriteHealth writeHealth, TimeProvider time,
+    ILogger<OptOutService> logger)
 {
     /// <summary>Returns false when the store could not take the write (the caller answers 503 and the client retries).</summary>
     public async Task<bool> OptOutAsync(IdentityInput input, CancellationToken ct)
@@ -17,12 +18,14 @@ public sealed class OptOutService(IUid2Store store, OperatorStateProvider stateP
         try
         {
             var record = await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
+            writeHealth.Succeeded();
             stateProvider.ApplyLocalOptOut(record);
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             logger.LogError("Opt-out write failed: {Error}", ex.GetType().Name + ": " + ex.Message);
+            writeHealth.Failed(ex);
             return false;
         }
     }

@@ -76,16 +76,23 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         return Issue(state, now, token.Type, flh, derived.RawUid, token.SiteId, token.PrivacyBits, token.Established);
     }
 
-    /// <summary>Does the advertising token carry the raw UID of this identity? <paramref name="callerSiteId"/> null = unauthenticated (v1).</summary>
+    /// <summary>
+    /// Does the advertising token carry the raw UID of this identity? As in the reference operator, only the validate
+    /// test identities (<c>validate@example.com</c>, <c>+12345678901</c>) are compared; any other identity answers
+    /// <see cref="ValidateOutcome.NoMatch"/>, so validate never tells whose token it is.
+    /// <paramref name="callerSiteId"/> null = no site check (v1, as the reference).
+    /// </summary>
     public ValidateOutcome Validate(ReadOnlySpan<char> advertisingToken, in IdentityInput input, int? callerSiteId)
     {
         var state = stateProvider.Current;
-        if (state.Deriver is null) return ValidateOutcome.InvalidToken;
+        if (state.Deriver is null || state.TestIdentities is null) return ValidateOutcome.InvalidToken;
         if (AdvertisingTokenCodec.TryDecode(advertisingToken, state.Keys, out var token) != TokenDecodeStatus.Success || token is null)
             return ValidateOutcome.InvalidToken;
         if (callerSiteId is { } site && token.SiteId != site) return ValidateOutcome.OtherSite;
 
-        var derived = state.Deriver.Derive(input, Now());
+        var flh = state.Deriver.FirstLevelHash(input);
+        if (!state.TestIdentities.IsValidateIdentity(input.Type, flh)) return ValidateOutcome.NoMatch;
+        var derived = state.Deriver.DeriveFromFirstLevelHash(input.Type, flh, Now());
         ReadOnlySpan<byte> expected = derived.RawUid;
         ReadOnlySpan<byte> actual = token.RawUid;
         if (actual.Length == 32 && expected.Length == 33) expected = expected[1..];

@@ -16,11 +16,20 @@ public sealed class OperatorStateProvider
     private volatile OperatorState? _current;
     private long _lastSuccessfulSyncTicks;
 
-    public OperatorStateProvider(IUid2Store store, IOptions<OperatorOptions> options)
+    private readonly bool _allowDemoCredentials;
+
+    public OperatorStateProvider(IUid2Store store, IOptions<OperatorOptions> options, IHostEnvironment environment)
     {
         _store = store;
         _options = options.Value;
+        _allowDemoCredentials = environment.IsDevelopment();
     }
+
+    /// <summary>
+    /// Outside Development: the public demo credentials found in the last snapshot loaded (and left out of it), as
+    /// "what" strings for one log line; empty when there were none.
+    /// </summary>
+    public IReadOnlyList<string> DisabledDemoCredentials { get; private set; } = [];
 
     public OptOutIndex OptOuts { get; } = new();
 
@@ -43,6 +52,11 @@ public sealed class OperatorStateProvider
             var snapshot = await _store.LoadSnapshotAsync(includeOptOuts: false, ct);
             var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.SyncFromId, ct);
             OptOuts.Apply(optOuts);
+            if (!_allowDemoCredentials)
+            {
+                snapshot = DemoCredentials.Remove(snapshot, _options.Demo, out var removed);
+                DisabledDemoCredentials = removed;
+            }
             _current = new OperatorState(snapshot, _options.IdentityScope);
             MarkSynced();
         }

@@ -25,6 +25,10 @@ public sealed class TestIdentities
 
     public bool IsValidateIdentity(ReadOnlySpan<byte> firstLevelHash) => Array.IndexOf(_validate, Hash32.From(firstLevelHash)) >= 0;
 
+    /// <summary>Is this the validate test identity of its kind (<c>validate@example.com</c> as an email, <c>+12345678901</c> as a phone)?</summary>
+    public bool IsValidateIdentity(IdentityType type, ReadOnlySpan<byte> firstLevelHash) =>
+        _validate[type == IdentityType.Phone ? 1 : 0] == Hash32.From(firstLevelHash);
+
     public bool IsAlwaysOptedOut(ReadOnlySpan<byte> firstLevelHash) => Array.IndexOf(_optout, Hash32.From(firstLevelHash)) >= 0;
 
     public bool IsRefreshOptOut(ReadOnlySpan<byte> firstLevelHash) => Array.IndexOf(_refreshOptout, Hash32.From(firstLevelHash)) >= 0;

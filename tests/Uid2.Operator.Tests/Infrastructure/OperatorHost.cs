@@ -23,13 +23,17 @@ public sealed class OperatorHost : IAsyncDisposable
     private WebApplication? _app;
     private readonly TestDatabase _database;
 
-    private OperatorHost(TestDatabase database, string environment)
+    private readonly Action<WebApplicationBuilder>? _configure;
+
+    private OperatorHost(TestDatabase database, string environment, Action<WebApplicationBuilder>? configure)
     {
         _database = database;
         Environment = environment;
+        _configure = configure;
     }
 
-    public string Environment { get; }
+    /// <summary>The ASP.NET Core environment the operator runs in (a restart may change it).</summary>
+    public string Environment { get; private set; }
     public StoreKind Store => _database.Kind;
     public string ConnectionString => _database.ConnectionString;
     public MutableTimeProvider Time { get; } = new();
@@ -37,17 +41,19 @@ public sealed class OperatorHost : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
+    /// <param name="configure">Runs on the host builder after the operator's own setup (e.g. to wrap the store).</param>
     public static async Task<OperatorHost> StartAsync(string environment = "Production", Dictionary<string, string?>? settings = null,
-        StoreKind store = StoreKind.Sqlite)
+        StoreKind store = StoreKind.Sqlite, Action<WebApplicationBuilder>? configure = null)
     {
-        var host = new OperatorHost(await TestDatabase.CreateAsync(store), environment);
+        var host = new OperatorHost(await TestDatabase.CreateAsync(store), environment, configure);
         await host.StartAppAsync(settings);
         return host;
     }
 
-    public async Task RestartAsync(Dictionary<string, string?>? settings = null)
+    public async Task RestartAsync(Dictionary<string, string?>? settings = null, string? environment = null)
     {
         await StopAppAsync();
+        Environment = environment ?? Environment;
         await StartAppAsync(settings);
     }
 
@@ -69,7 +75,11 @@ public sealed class OperatorHost : IAsyncDisposable
             args = args.Concat(settings.SelectMany(kv => new[] { "--" + kv.Key, kv.Value ?? "" })).ToArray();
 
         var time = Time;
-        _app = OperatorApp.Build(args, b => b.Services.AddSingleton<TimeProvider>(time));
+        _app = OperatorApp.Build(args, b =>
+        {
+            b.Services.AddSingleton<TimeProvider>(time);
+            _configure?.Invoke(b);
+        });
         await OperatorApp.InitializeAsync(_app);
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -127,6 +137,36 @@ public sealed class OperatorHost : IAsyncDisposable
             return ((int)response.StatusCode, JsonDocument.Parse(plain!).RootElement.Clone());
         }
         return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>
+    /// Sends <paramref name="json"/> (any bytes) as a v2 envelope's payload, or <paramref name="envelope"/> as is (to
+    /// replay one); returns the status and the decrypted JSON (200) or the plain body, and the envelope sent.
+    /// </summary>
+    public async Task<(int Status, JsonElement Json, byte[] Envelope)> PostV2RawAsync(string path, TestParticipant who, byte[]? json,
+        byte[]? envelope = null)
+    {
+        var secret = Convert.FromBase64String(who.Secret);
+        byte[] nonce;
+        if (envelope is null)
+        {
+            envelope = V2Envelope.EncryptRequest(json ?? [], secret, Time.GetUtcNow(), out nonce);
+        }
+        else
+        {
+            Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryDecryptRequest(envelope, secret, Time.GetUtcNow(), out var sent));
+            nonce = sent!.Nonce;
+        }
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(Convert.ToBase64String(envelope)) };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", who.ApiKey);
+        using var response = await Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (response.IsSuccessStatusCode)
+        {
+            Assert.True(V2Envelope.TryDecryptResponse(Convert.FromBase64String(text), secret, nonce, out var plain), "response must decrypt with the request nonce");
+            return ((int)response.StatusCode, JsonDocument.Parse(plain!).RootElement.Clone(), envelope);
+        }
+        return ((int)response.StatusCode, JsonDocument.Parse(text).RootElement.Clone(), envelope);
     }
 
     /// <summary>POST /v2/token/refresh with the 388-char token as the body; decrypts a 200 with the response key.</summary>

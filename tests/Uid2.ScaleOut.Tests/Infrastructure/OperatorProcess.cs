@@ -133,6 +133,14 @@ public sealed class OperatorProcess : IAsyncDisposable
         throw new TimeoutException($"operator {Name} not healthy after {timeout.TotalSeconds:F0} s (last: {last ?? "no answer"}):\n{Output}");
     }
 
+    /// <summary>Waits for the process to exit by itself; returns its exit code (throws on timeout).</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     public async Task<(int Status, string Text)> HealthAsync()
     {
         using var response = await Http.GetAsync("/ops/healthcheck");
