@@ -4,5 +4,13 @@ namespace Uid2.Benchmarks;
 
 public static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static void Main(string[] args)
+    {
+        if (args is ["replay-sizing", ..])
+        {
+            TrustBenchmarks.PrintReplaySizing(args.Length > 1 ? int.Parse(args[1]) : 2_000_000);
+            return;
+        }
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    }
 }

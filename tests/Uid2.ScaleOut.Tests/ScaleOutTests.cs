@@ -211,7 +211,8 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
         output.WriteLine("proxy restored");
         foreach (var op in both)
         {
-            await EventuallyAsync(async () => await op.HealthAsync() is (200, "OK"), TimeSpan.FromSeconds(5), $"{op.Name} health OK again", pollMs: 50);
+            // The write probe confirms durable writes again (its connection attempts time out after 3 s while the server is away).
+            await EventuallyAsync(async () => await op.HealthAsync() is (200, "OK"), TimeSpan.FromSeconds(20), $"{op.Name} health OK again", pollMs: 50);
             output.WriteLine($"{op.Name} health OK {restored.ElapsedMilliseconds} ms after the restore");
         }
         output.WriteLine($"LISTEN sessions at the post-restore logout: {await db.CountListenersAsync()}");
