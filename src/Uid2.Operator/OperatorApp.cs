@@ -1,7 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using Uid2.Operator.Configuration;
 using Uid2.Operator.Endpoints;
+using Uid2.Operator.Observability;
 using Uid2.Operator.Protocol;
 using Uid2.Operator.Services;
 using Uid2.Operator.State;
@@ -45,6 +47,7 @@ public static class OperatorApp
         builder.Services.AddHostedService<StoreSyncService>();
         builder.Services.AddHostedService<StoreChangeListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
+        AddObservability(builder);
         builder.Services.AddOpenApi();
         // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
         builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
@@ -60,7 +63,35 @@ public static class OperatorApp
         app.MapV2Keys();
         app.MapOps();
         app.MapBrowserSdk();
+        var metricsPort = app.Services.GetRequiredService<IOptions<OperatorOptions>>().Value.MetricsPort;
+        if (metricsPort > 0) app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{metricsPort}");
         return app;
+    }
+
+    /// <summary>
+    /// Logs that carry no secret and no identity, optionally as JSON with the request and trace ids; metrics through
+    /// OpenTelemetry: ASP.NET Core's request metrics and the operator's own (<see cref="OperatorMetrics"/>).
+    /// </summary>
+    private static void AddObservability(WebApplicationBuilder builder)
+    {
+        // "Request starting GET /v1/token/generate?email=…" would log the v1 identity (it travels in the query string):
+        // hosting's request lines stay off whatever the configured level.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        if (builder.Configuration.GetValue<bool>($"{OperatorOptions.Section}:{nameof(OperatorOptions.JsonLogs)}"))
+        {
+            builder.Logging.AddJsonConsole(o =>
+            {
+                o.IncludeScopes = true; // RequestId, RequestPath (no query), TraceId, SpanId
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+
+        builder.Services.AddSingleton<OperatorMetrics>();
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m
+            .AddAspNetCoreInstrumentation()
+            .AddMeter(OperatorMetrics.MeterName)
+            .AddPrometheusExporter());
     }
 
     /// <summary>
@@ -102,6 +133,7 @@ public static class OperatorApp
         if (seedDemo && await DemoSeeder.EnsureDemoClientSideKeypairAsync(store, options.Demo, time, ct))
             logger.LogInformation("Seeded the demo CSTG key pair (site {SiteId}).", options.Demo.SiteId);
 
+        services.GetRequiredService<OperatorMetrics>(); // its gauges exist from the first scrape on
         var state = services.GetRequiredService<OperatorStateProvider>();
         await state.ReloadAsync(ct);
         if (state.DisabledDemoCredentials.Count > 0)

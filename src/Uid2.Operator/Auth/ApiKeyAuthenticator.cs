@@ -1,4 +1,5 @@
 using Uid2.Core.Auth;
+using Uid2.Operator.Observability;
 using Uid2.Operator.State;
 using Uid2.Storage;
 
@@ -31,7 +32,9 @@ public static class ApiKeyAuthenticator
     public static AuthOutcome Authenticate(HttpRequest request, OperatorState state, out AuthenticatedClient? client)
     {
         var header = request.Headers.Authorization;
-        return Authenticate(header.Count == 0 ? null : header[0], state, ApiKeys.Verify, out client);
+        var outcome = Authenticate(header.Count == 0 ? null : header[0], state, ApiKeys.Verify, out client);
+        if (client is not null) OperatorMetrics.TagSite(request.HttpContext, client.SiteId);
+        return outcome;
     }
 
     /// <summary>Authenticates an <c>Authorization</c> header value; <paramref name="verify"/> is the hash check (tests count it).</summary>

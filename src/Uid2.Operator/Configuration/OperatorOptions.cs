@@ -49,6 +49,16 @@ public sealed class OperatorOptions
     /// <summary>How often the operator proves it can still write durably (a tiny write to the store); 0 = never.</summary>
     public int WriteProbeIntervalSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// The port on which <c>/metrics</c> (Prometheus text format) is answered; 0 = no metrics endpoint. The operator
+    /// also listens on this port (all interfaces), and answers <c>/metrics</c> only there, so the public port never
+    /// exposes it: firewall the metrics port to your Prometheus.
+    /// </summary>
+    public int MetricsPort { get; set; }
+
+    /// <summary>Logs as one JSON object a line (with the request id and trace id) instead of plain text.</summary>
+    public bool JsonLogs { get; set; }
+
     /// <summary>Seeds a demo publisher (Development only).</summary>
     public DemoParticipantOptions Demo { get; set; } = new();
 
@@ -62,6 +72,8 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2:SaltBucketCount must be between 1 and 1048576.");
         if (StorePollIntervalMilliseconds < 50)
             throw new InvalidOperationException("Uid2:StorePollIntervalMilliseconds must be at least 50.");
+        if (MetricsPort is < 0 or > 65535)
+            throw new InvalidOperationException("Uid2:MetricsPort must be a TCP port (1-65535), or 0 for none.");
         if (ReplayCacheMaxEntries < 1)
             throw new InvalidOperationException("Uid2:ReplayCacheMaxEntries must be positive.");
         if (WriteProbeIntervalSeconds < 0)

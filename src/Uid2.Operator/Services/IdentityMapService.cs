@@ -1,5 +1,6 @@
 using Uid2.Core.Identity;
 using Uid2.Core.Normalization;
+using Uid2.Operator.Observability;
 using Uid2.Operator.State;
 
 namespace Uid2.Operator.Services;
@@ -10,7 +11,7 @@ public enum MapOutcome { Mapped, OptOut, Invalid }
 public readonly record struct MapResult(MapOutcome Outcome, DerivedIdentity? Identity);
 
 /// <summary>Maps DII to raw UID2s for advertisers (MAPPER role), honouring opt-outs and the test identities.</summary>
-public sealed class IdentityMapService(OperatorStateProvider stateProvider, TimeProvider time)
+public sealed class IdentityMapService(OperatorStateProvider stateProvider, TimeProvider time, OperatorMetrics metrics)
 {
     /// <summary>The most identities one request may carry.</summary>
     public const int MaxBatchSize = 5_000;
@@ -29,6 +30,15 @@ public sealed class IdentityMapService(OperatorStateProvider stateProvider, Time
             Parallel.For(0, values.Count, i => results[i] = MapOne(state, kind, values[i], now));
         else
             for (var i = 0; i < values.Count; i++) results[i] = MapOne(state, kind, values[i], now);
+        int mapped = 0, optOut = 0;
+        foreach (var r in results)
+        {
+            if (r.Outcome == MapOutcome.Mapped) mapped++;
+            else if (r.Outcome == MapOutcome.OptOut) optOut++;
+        }
+        metrics.Mapped("mapped", mapped);
+        metrics.Mapped("optout", optOut);
+        metrics.Mapped("invalid", results.Length - mapped - optOut);
         return results;
     }
 

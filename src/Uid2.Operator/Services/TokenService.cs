@@ -5,6 +5,7 @@ using Uid2.Core.Keys;
 using Uid2.Core.Normalization;
 using Uid2.Core.Tokens;
 using Uid2.Operator.Configuration;
+using Uid2.Operator.Observability;
 using Uid2.Operator.State;
 
 namespace Uid2.Operator.Services;
@@ -36,7 +37,7 @@ public enum ValidateOutcome { Match, NoMatch, InvalidToken, OtherSite }
 /// Generate, refresh and validate: the protocol logic between the HTTP edge and the codecs.
 /// Serves from the in-memory state only; never touches the store.
 /// </summary>
-public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvider time, IOptions<OperatorOptions> options)
+public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvider time, IOptions<OperatorOptions> options, OperatorMetrics metrics)
 {
     /// <summary>Tokens established before this instant are treated as opted out on refresh (protocol §6).</summary>
     public static readonly DateTimeOffset OptOutEpoch = new(2021, 3, 8, 17, 0, 0, TimeSpan.Zero);
@@ -44,6 +45,30 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
     private readonly OperatorOptions _options = options.Value;
 
     public TokenResult Generate(in IdentityInput input, int siteId, int privacyBits)
+    {
+        var result = GenerateCore(input, siteId, privacyBits);
+        metrics.Token((privacyBits & (int)PrivacyBits.ClientSideGenerated) != 0 ? "client_generate" : "generate", OutcomeName(result.Outcome));
+        return result;
+    }
+
+    /// <summary>Refreshes an inner refresh token (v2 or v3, not the 388-char wrapper).</summary>
+    public TokenResult Refresh(ReadOnlySpan<char> refreshToken)
+    {
+        var result = RefreshCore(refreshToken);
+        metrics.Token("refresh", OutcomeName(result.Outcome));
+        return result;
+    }
+
+    private static string OutcomeName(TokenOutcome outcome) => outcome switch
+    {
+        TokenOutcome.Success => "success",
+        TokenOutcome.OptOut => "optout",
+        TokenOutcome.InvalidToken => "invalid_token",
+        TokenOutcome.ExpiredToken => "expired_token",
+        _ => "not_ready",
+    };
+
+    private TokenResult GenerateCore(in IdentityInput input, int siteId, int privacyBits)
     {
         var state = stateProvider.Current;
         var now = Now();
@@ -56,8 +81,7 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         return Issue(state, now, input.Type, flh, derived.RawUid, siteId, privacyBits, established: now);
     }
 
-    /// <summary>Refreshes an inner refresh token (v2 or v3, not the 388-char wrapper).</summary>
-    public TokenResult Refresh(ReadOnlySpan<char> refreshToken)
+    private TokenResult RefreshCore(ReadOnlySpan<char> refreshToken)
     {
         var state = stateProvider.Current;
         var now = Now();

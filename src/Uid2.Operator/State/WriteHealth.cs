@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Uid2.Operator.Configuration;
+using Uid2.Operator.Observability;
 using Uid2.Storage;
 
 namespace Uid2.Operator.State;
@@ -26,7 +27,8 @@ public sealed class WriteHealth
 /// server without waiting for the next opt-out, and notices recovery by itself. A failure counts once confirmed by an
 /// immediate second attempt, so a one-off hiccup does not flap the health check.
 /// </summary>
-public sealed class WriteProbeService(IUid2Store store, WriteHealth health, IOptions<OperatorOptions> options, ILogger<WriteProbeService> logger)
+public sealed class WriteProbeService(IUid2Store store, WriteHealth health, OperatorMetrics metrics, IOptions<OperatorOptions> options,
+    ILogger<WriteProbeService> logger)
     : BackgroundService
 {
     /// <summary>One probe: records the outcome in <see cref="WriteHealth"/>; true when the write committed.</summary>
@@ -36,15 +38,18 @@ public sealed class WriteProbeService(IUid2Store store, WriteHealth health, IOpt
         Exception? error = null;
         for (var attempt = 0; attempt < 2; attempt++)
         {
+            var write = metrics.TimeStoreWrite("probe");
             try
             {
                 await probe.ProbeWriteAsync(ct);
+                write.Succeeded();
                 if (health.Failure is not null) logger.LogInformation("Durable writes succeed again.");
                 health.Succeeded();
                 return true;
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                write.Failed();
                 error = ex;
             }
         }

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Uid2.Core.Auth;
 using Uid2.Core.Envelope;
 using Uid2.Storage;
@@ -41,6 +42,30 @@ public sealed class OperatorHost : IAsyncDisposable
     public Uri BaseAddress { get; private set; } = null!;
     public IServiceProvider Services => _app!.Services;
 
+    /// <summary>Everything the operator logged (all restarts), at Debug.</summary>
+    public LogCapture Logs { get; } = new();
+
+    private readonly List<string> _issuedSecrets = [];
+
+    /// <summary>Secrets this test handed out or the store holds: none may appear in a log.</summary>
+    private async Task<IReadOnlyList<string>> KnownSecretsAsync()
+    {
+        var secrets = new List<string>(_issuedSecrets);
+        await using var store = Uid2StoreFactory.Create(ConnectionString);
+        var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false);
+        secrets.AddRange(snapshot.ApiKeys.SelectMany(k => new[] { k.ClientSecret, k.KeyHash, k.KeySalt }));
+        secrets.AddRange(snapshot.Keys.SelectMany(k => new[] { Convert.ToBase64String(k.Secret), System.Buffers.Text.Base64Url.EncodeToString(k.Secret) }));
+        if (snapshot.Salts is { } salts)
+        {
+            secrets.Add(salts.FirstLevelSalt);
+            secrets.AddRange(salts.Buckets.SelectMany(b => new[] { b.CurrentSalt, b.PreviousSalt ?? "" }));
+        }
+        secrets.AddRange((snapshot.ClientSideKeypairs ?? []).Select(k => k.PrivateKey));
+        var demo = new Configuration.DemoParticipantOptions();
+        secrets.AddRange([demo.ApiKey, demo.ClientSecret, demo.ServerPrivateKey]);
+        return secrets;
+    }
+
     /// <param name="configure">Runs on the host builder after the operator's own setup (e.g. to wrap the store).</param>
     public static async Task<OperatorHost> StartAsync(string environment = "Production", Dictionary<string, string?>? settings = null,
         StoreKind store = StoreKind.Sqlite, Action<WebApplicationBuilder>? configure = null)
@@ -69,7 +94,10 @@ public sealed class OperatorHost : IAsyncDisposable
             "--Uid2:IdentityTokenExpiresAfterSeconds", "3600",
             "--Uid2:RefreshIdentityTokenAfterSeconds", "900",
             "--Uid2:RefreshTokenExpiresAfterSeconds", "86400",
-            "--Logging:LogLevel:Default", "Warning",
+            // Everything at Debug goes to the capture (scanned for leaks on dispose); the console shows warnings only.
+            "--Logging:LogLevel:Default", "Debug",
+            "--Logging:LogLevel:Microsoft.AspNetCore", "Debug",
+            "--Logging:Console:LogLevel:Default", "Warning",
         };
         if (settings is not null)
             args = args.Concat(settings.SelectMany(kv => new[] { "--" + kv.Key, kv.Value ?? "" })).ToArray();
@@ -78,6 +106,7 @@ public sealed class OperatorHost : IAsyncDisposable
         _app = OperatorApp.Build(args, b =>
         {
             b.Services.AddSingleton<TimeProvider>(time);
+            b.Logging.AddProvider(Logs);
             _configure?.Invoke(b);
         });
         await OperatorApp.InitializeAsync(_app);
@@ -109,13 +138,24 @@ public sealed class OperatorHost : IAsyncDisposable
         var secret = ApiKeys.GenerateClientSecret();
         await store.AddApiKeyAsync(new ApiKeyRecord(key.KeyId, key.KeyHash, key.KeySalt, siteId, $"key {siteId}", roles, secret, false, now));
         await Services.GetRequiredService<State.OperatorStateProvider>().ReloadAsync(CancellationToken.None);
+        _issuedSecrets.AddRange([key.Key, secret]);
         return new TestParticipant(siteId, key.Key, secret);
     }
 
+    /// <summary>Stops the operator, checks that nothing secret or personal was logged, and drops the database.</summary>
     public async ValueTask DisposeAsync()
     {
         await StopAppAsync();
-        await _database.DisposeAsync();
+        try
+        {
+            Assert.NotEmpty(Logs.Lines); // the scan below must have something to scan
+            var leaks = Logs.FindLeaks(await KnownSecretsAsync());
+            Assert.True(leaks.Count == 0, $"The operator logged secrets or personal data ({leaks.Count}):\n" + string.Join("\n", leaks.Take(10)));
+        }
+        finally
+        {
+            await _database.DisposeAsync();
+        }
     }
 
     // ---- protocol helpers -------------------------------------------------------------------------------------------

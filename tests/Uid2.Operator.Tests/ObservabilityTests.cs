@@ -1,0 +1,79 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Uid2.Core.Auth;
+using Uid2.Operator.Tests.Infrastructure;
+
+namespace Uid2.Operator.Tests;
+
+/// <summary>Issue "Operate it for real": Prometheus metrics on their own port, never on the public one.</summary>
+public sealed class ObservabilityTests
+{
+    private static int FreePort()
+    {
+        using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        return ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Metrics_are_served_on_the_metrics_port_only_and_count_what_the_operator_does()
+    {
+        var metricsPort = FreePort();
+        var publicPort = FreePort();
+        await using var host = await OperatorHost.StartAsync(settings: new()
+        {
+            ["urls"] = $"http://127.0.0.1:{publicPort};http://127.0.0.1:{metricsPort}",
+            ["Uid2:MetricsPort"] = metricsPort.ToString(),
+        });
+        var addresses = host.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        Assert.Contains($"http://127.0.0.1:{metricsPort}", addresses);
+
+        var publisher = await host.AddParticipantAsync(8001, Role.Generator | Role.Optout | Role.Mapper);
+        var (_, generated) = await host.PostV2Async("/v2/token/generate", publisher, new { email = "metrics@example.com" });
+        var body = generated.GetProperty("body");
+        Assert.Equal(200, (await host.RefreshV2Async(body.GetProperty("refresh_token").GetString()!, body.GetProperty("refresh_response_key").GetString())).Status);
+        Assert.Equal(200, (await host.PostV2Async("/v2/token/logout", publisher, new { email = "metrics.out@example.com" })).Status);
+        Assert.Equal(200, (await host.PostV2Async("/v2/identity/map", publisher, new { email = new[] { "a@example.com", "not an email", "optout@example.com" } })).Status);
+
+        using var http = new HttpClient();
+        using (var onPublic = await http.GetAsync($"http://127.0.0.1:{publicPort}/metrics"))
+            Assert.Equal(404, (int)onPublic.StatusCode);
+
+        string text = "";
+        await Eventually.TrueAsync(async () =>
+        {
+            text = await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics");
+            return text.Contains("uid2_optouts_recorded_total");
+        }, TimeSpan.FromSeconds(30), "metrics exported");
+
+        Assert.Matches(@"uid2_tokens_total\{[^}]*operation=""generate""[^}]*outcome=""success""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_tokens_total\{[^}]*operation=""refresh""[^}]*outcome=""success""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_optouts_recorded_total(\{[^}]*\})? 1", text);
+        Assert.Matches(@"uid2_identity_map_identities_total\{[^}]*outcome=""mapped""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_identity_map_identities_total\{[^}]*outcome=""invalid""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_identity_map_identities_total\{[^}]*outcome=""optout""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_store_write_duration_seconds_count\{[^}]*operation=""optout""[^}]*\} 1", text);
+        Assert.Matches(@"uid2_key_active_age_seconds\{[^}]*kind=""master""", text);
+        Assert.Matches(@"uid2_salt_rotation_age_seconds\{[^}]*which=""oldest""", text);
+        Assert.Contains("uid2_snapshot_age_seconds", text);
+        Assert.Matches(@"uid2_salt_buckets(\{[^}]*\})? 4096", text);
+        Assert.Contains("uid2_keys", text);
+        Assert.Contains("uid2_optouts", text);
+        // ASP.NET Core's request metrics, by route and status, tagged with the caller's site.
+        Assert.Matches(@"http_server_request_duration_seconds_bucket\{[^}]*http_route=""/v2/token/generate""[^}]*uid2_site_id=""8001""", text);
+        // No identity or secret in any label.
+        Assert.DoesNotContain("metrics@example.com", text);
+        Assert.DoesNotContain(publisher.ApiKey, text);
+    }
+
+    [Fact]
+    public async Task Without_a_metrics_port_there_is_no_metrics_endpoint()
+    {
+        await using var host = await OperatorHost.StartAsync();
+        var (status, json) = await host.GetAsync("/metrics");
+        Assert.Equal(404, status);
+        Assert.Equal("client_error", json.GetProperty("status").GetString());
+    }
+}
