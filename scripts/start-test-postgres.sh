@@ -46,10 +46,25 @@ answering() {
 
 BIN="$(find_bin || true)"
 
+# Reuse only the server this script started (its data directory's postmaster.pid names this port and a live
+# process): any other server on the port is somebody else's, and tests must not write into it.
+ours() {
+    [[ -f "$DATA/postmaster.pid" ]] || return 1
+    local pid port
+    pid="$(sed -n 1p "$DATA/postmaster.pid")"
+    port="$(sed -n 4p "$DATA/postmaster.pid")"
+    [[ "$port" == "$PORT" ]] && kill -0 "$pid" 2>/dev/null
+}
+
 if answering; then
-    log "a server is already answering on 127.0.0.1:$PORT; reusing it"
-    emit
-    exit 0
+    if ours; then
+        log "the test server started from $DATA is already answering on 127.0.0.1:$PORT; reusing it"
+        emit
+        exit 0
+    fi
+    log "another server (not started from $DATA) is listening on 127.0.0.1:$PORT: refusing to run tests against it."
+    log "Set UID2_PG_PORT to a free port, or UID2_TEST_POSTGRES to a server you want the tests to use."
+    exit 1
 fi
 
 if [[ -z "$BIN" ]]; then

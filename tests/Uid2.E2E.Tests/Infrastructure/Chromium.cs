@@ -71,10 +71,15 @@ public sealed class Chromium : IAsyncDisposable
         try { Directory.Delete(_profile, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    /// <summary>Saves a full-page screenshot to docs/screenshots/<paramref name="name"/>.png.</summary>
+    /// <summary>
+    /// Saves a full-page screenshot as <paramref name="name"/>.png: into docs/screenshots (the README's pictures) only
+    /// when <c>UID2_UPDATE_SCREENSHOTS=1</c>, else into the test's output folder, so a test run never rewrites tracked files.
+    /// </summary>
     public static async Task ScreenshotAsync(IPage page, string name)
     {
-        var dir = Repo.Path("docs", "screenshots");
+        var dir = Environment.GetEnvironmentVariable("UID2_UPDATE_SCREENSHOTS") == "1"
+            ? Repo.Path("docs", "screenshots")
+            : Path.Combine(AppContext.BaseDirectory, "screenshots");
         Directory.CreateDirectory(dir);
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(dir, name + ".png"), FullPage = true });
     }
