@@ -48,6 +48,20 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
 
     public async Task DisposeAsync() => await _host.DisposeAsync();
 
+    /// <summary>A CSTG key pair for the test site, allowed from example.com, loaded by the operator.</summary>
+    private async Task<ClientSideKeyPair> AddCstgKeypairAsync(string subscriptionId)
+    {
+        var pair = ClientSideKeys.Generate();
+        await using (var s = Uid2StoreFactory.Create(_host.ConnectionString))
+        {
+            await s.InitializeAsync();
+            await s.AddClientSideKeypairAsync(new ClientSideKeypair(subscriptionId, _all.SiteId, pair.PublicKey, pair.PrivateKey, DateTimeOffset.UtcNow, false));
+            await s.SetDomainNamesAsync(_all.SiteId, ["example.com"]);
+        }
+        await _host.Services.GetRequiredService<OperatorStateProvider>().ReloadAsync(CancellationToken.None);
+        return pair;
+    }
+
     private static void AssertProtocolError(int expectedStatus, (int Status, JsonElement Json) actual, string? message = null)
     {
         Assert.Equal(expectedStatus, actual.Status);
@@ -152,14 +166,7 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
     [SkippableFact]
     public async Task Hostile_json_in_client_generate_is_a_4xx_in_protocol_shape()
     {
-        var pair = ClientSideKeys.Generate();
-        await using (var s = Uid2StoreFactory.Create(_host.ConnectionString))
-        {
-            await s.InitializeAsync();
-            await s.AddClientSideKeypairAsync(new ClientSideKeypair("trustCstg1", _all.SiteId, pair.PublicKey, pair.PrivateKey, DateTimeOffset.UtcNow, false));
-            await s.SetDomainNamesAsync(_all.SiteId, ["example.com"]);
-        }
-        await _host.Services.GetRequiredService<OperatorStateProvider>().ReloadAsync(CancellationToken.None);
+        var pair = await AddCstgKeypairAsync("trustCstg1");
         var browser = new CstgBrowser(pair.PublicKey, "trustCstg1");
         var now = _host.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -227,14 +234,7 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
     [SkippableFact]
     public async Task A_client_generate_request_is_accepted_once()
     {
-        var pair = ClientSideKeys.Generate();
-        await using (var s = Uid2StoreFactory.Create(_host.ConnectionString))
-        {
-            await s.InitializeAsync();
-            await s.AddClientSideKeypairAsync(new ClientSideKeypair("trustCstg2", _all.SiteId, pair.PublicKey, pair.PrivateKey, DateTimeOffset.UtcNow, false));
-            await s.SetDomainNamesAsync(_all.SiteId, ["example.com"]);
-        }
-        await _host.Services.GetRequiredService<OperatorStateProvider>().ReloadAsync(CancellationToken.None);
+        var pair = await AddCstgKeypairAsync("trustCstg2");
         var (request, _) = new CstgBrowser(pair.PublicKey, "trustCstg2")
             .Build(CstgBrowser.EmailHashPayload("replay@example.com"), _host.Time.GetUtcNow().ToUnixTimeMilliseconds());
         var statuses = new List<(int, string)>();
