@@ -8,6 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Every test must run in CI: the variables that skip tests are refused there (see the end of this script).
+if [ "${CI:-}" = true ] && { [ -n "${UID2_SKIP_POSTGRES:-}" ] || [ -n "${UID2_SKIP_BROWSER:-}" ] || [ -n "${UID2_ALLOW_SKIPS:-}" ]; }; then
+  echo "test.sh: UID2_SKIP_POSTGRES, UID2_SKIP_BROWSER and UID2_ALLOW_SKIPS are not allowed in CI" >&2
+  exit 1
+fi
+
 need_packages=()
 [ -x /usr/bin/chromium ] || [ "${UID2_SKIP_BROWSER:-}" = 1 ] || need_packages+=(chromium)
 if [ -z "${UID2_TEST_POSTGRES:-}" ] && [ "${UID2_SKIP_POSTGRES:-}" != 1 ] \
@@ -32,4 +38,12 @@ fi
 
 (cd web/sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
 
-dotnet test Uid2.slnx
+# A skipped test is a test that did not run: the run fails on any skip, unless UID2_ALLOW_SKIPS=1 (a developer's choice,
+# refused in CI, like the UID2_SKIP_* variables that cause skips).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test Uid2.slnx 2>&1 | tee "$log"
+if grep -Eq 'Skipped: *[1-9]' "$log" && [ "${UID2_ALLOW_SKIPS:-}" != 1 ]; then
+  echo "test.sh: some tests were skipped (see 'Skipped:' above); every test must run (UID2_ALLOW_SKIPS=1 to accept locally)" >&2
+  exit 1
+fi
