@@ -42,4 +42,9 @@ public class ClientDecryptBenchmarks
 
     [Benchmark(Description = "BidstreamClient.Decrypt v4 (SDK, all checks)")]
     public bool Decrypt() => _client.Decrypt(_token, _now).Success;
+
+    private readonly char[] _uid = new char[BidstreamClient.UidChars];
+
+    [Benchmark(Description = "BidstreamClient.Decrypt v4 into a span (SDK, all checks)")]
+    public bool DecryptIntoSpan() => _client.Decrypt(_token.AsSpan(), _now, _uid, out _).Success;
 }

@@ -54,4 +54,15 @@ public sealed class BidstreamClient
     /// <summary>As <see cref="Decrypt(string, DateTimeOffset, string?)"/> at the client's current time.</summary>
     public DecryptionResponse Decrypt(string token, string? domainOrAppName) =>
         _core.Decrypt(token, _core.Time.GetUtcNow(), domainOrAppName);
+
+    /// <summary>The least room <see cref="Decrypt(ReadOnlySpan{char}, DateTimeOffset, Span{char}, out int, string?)"/> needs for a UID.</summary>
+    public const int UidChars = TokenClientCore.UidChars;
+
+    /// <summary>
+    /// As <see cref="Decrypt(string, DateTimeOffset, string?)"/>, allocating nothing: on success the raw UID (standard
+    /// base64, 44 chars) is written to <paramref name="uid"/> (at least <see cref="UidChars"/> long) and
+    /// <paramref name="uidLength"/> says how many chars; the response's <see cref="DecryptionResponse.Uid"/> stays null.
+    /// </summary>
+    public DecryptionResponse Decrypt(ReadOnlySpan<char> token, DateTimeOffset now, Span<char> uid, out int uidLength, string? domainOrAppName = null) =>
+        _core.Decrypt(token, now, domainOrAppName, uid, out uidLength);
 }

@@ -47,6 +47,13 @@ public sealed class SharingClient
     public DecryptionResponse Decrypt(string token) => _core.Decrypt(token, _core.Time.GetUtcNow(), null);
 
     /// <summary>
+    /// As <see cref="Decrypt(string, DateTimeOffset)"/>, allocating nothing: the raw UID's base64 (44 chars) goes to
+    /// <paramref name="uid"/> (at least <see cref="BidstreamClient.UidChars"/> long); <paramref name="uidLength"/> says how many chars.
+    /// </summary>
+    public DecryptionResponse Decrypt(ReadOnlySpan<char> token, DateTimeOffset now, Span<char> uid, out int uidLength) =>
+        _core.Decrypt(token, now, null, uid, out uidLength);
+
+    /// <summary>
     /// Encrypts a raw UID (base64, 32 or 33 bytes) into a v4 token: master key = active key of <c>master_keyset_id</c>, site key =
     /// active key of <c>default_keyset_id</c>, site id = <c>caller_site_id</c>, expiry = now + <c>token_expiry_seconds</c>, privacy bits 0.
     /// </summary>

@@ -86,13 +86,31 @@ internal sealed class TokenClientCore
 
     public DecryptionResponse Decrypt(string? token, DateTimeOffset now, string? domainOrAppName)
     {
+        return Decrypt(token.AsSpan(), now, domainOrAppName, [], out _, asString: true); // null reads as empty: InvalidPayload
+    }
+
+    /// <summary>
+    /// Decrypts without allocating: on success the raw UID's standard base64 (44 chars) is written to
+    /// <paramref name="uid"/> and <paramref name="uidLength"/> says how many chars; the response's <c>Uid</c> is null.
+    /// <paramref name="uid"/> too short for the UID (<see cref="UidChars"/>) answers <see cref="DecryptionStatus.InvalidPayload"/>.
+    /// </summary>
+    public DecryptionResponse Decrypt(ReadOnlySpan<char> token, DateTimeOffset now, string? domainOrAppName, Span<char> uid, out int uidLength) =>
+        Decrypt(token, now, domainOrAppName, uid, out uidLength, asString: false);
+
+    /// <summary>The chars a raw UID takes as base64 (33 bytes → 44 chars): the least a span destination needs.</summary>
+    public const int UidChars = 44;
+
+    private DecryptionResponse Decrypt(ReadOnlySpan<char> token, DateTimeOffset now, string? domainOrAppName, Span<char> uid, out int uidLength,
+        bool asString)
+    {
+        uidLength = 0;
         var keys = Volatile.Read(ref _keys);
         if (keys is null) return new(DecryptionStatus.NotInitialized);
         if (!keys.IsValid(now)) return new(DecryptionStatus.KeysNotSynced);
-        if (token is null) return new(DecryptionStatus.InvalidPayload);
+        if (token.IsEmpty) return new(DecryptionStatus.InvalidPayload);
         try
         {
-            return DecryptCore(token, keys, now, domainOrAppName);
+            return DecryptCore(token, keys, now, domainOrAppName, asString, uid, out uidLength);
         }
         catch (Exception) // a bug in a codec must not take a bidder down: report it like the reference SDK does
         {
@@ -100,10 +118,12 @@ internal sealed class TokenClientCore
         }
     }
 
-    private DecryptionResponse DecryptCore(string token, KeyContainer keys, DateTimeOffset now, string? domainOrAppName)
+    private DecryptionResponse DecryptCore(ReadOnlySpan<char> token, KeyContainer keys, DateTimeOffset now, string? domainOrAppName,
+        bool asString, Span<char> uid, out int uidLength)
     {
+        uidLength = 0;
         // Header peek (§3.2): needed to reject a foreign scope before any key lookup, as the reference SDKs do.
-        scoped ReadOnlySpan<char> text = token.AsSpan();
+        scoped ReadOnlySpan<char> text = token;
         var header = AdvertisingTokenCodec.TryReadHeader(text, out var version, out var firstByte);
         if (header == TokenDecodeStatus.VersionNotSupported) return new(DecryptionStatus.VersionNotSupported);
         if (header != TokenDecodeStatus.Success) return new(DecryptionStatus.InvalidPayload);
@@ -158,7 +178,10 @@ internal sealed class TokenClientCore
         if ((t.Expires - generated).TotalSeconds > maxLifetime || (generated - now).TotalSeconds > keys.AllowClockSkewSeconds)
             return Fail(DecryptionStatus.InvalidTokenLifetime);
 
-        return new(DecryptionStatus.Success, Convert.ToBase64String(t.RawUid), t.Established, t.SiteId, siteKeyKeyset, type, tokenVersion, cstg, t.Expires);
+        string? uidText = null;
+        if (asString) uidText = Convert.ToBase64String(t.RawUid);
+        else if ((uidLength = t.WriteRawUidBase64(uid)) == 0) return Fail(DecryptionStatus.InvalidPayload);
+        return new(DecryptionStatus.Success, uidText, t.Established, t.SiteId, siteKeyKeyset, type, tokenVersion, cstg, t.Expires);
     }
 
     public EncryptionResponse Encrypt(string? rawUid, DateTimeOffset now)
