@@ -161,6 +161,37 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             CREATE TRIGGER trg_site_app_names_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON site_app_names
                 FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
             """),
+        (3, "one opt-out row per identity; a repeated opt-out is read incrementally", """
+            DELETE FROM optouts o USING optouts newer
+             WHERE newer.first_level_hash = o.first_level_hash
+               AND (newer.timestamp_ms > o.timestamp_ms OR (newer.timestamp_ms = o.timestamp_ms AND newer.id > o.id));
+            DROP INDEX IF EXISTS ix_optouts_first_level_hash;
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_optouts_first_level_hash ON optouts (first_level_hash);
+
+            -- A repeated opt-out moves its row to a new id: announced like an insert, never a full reload.
+            CREATE OR REPLACE FUNCTION uid2_optouts_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP IN ('DELETE', 'TRUNCATE') THEN
+                    UPDATE store_version SET version = version + 1 WHERE id = 1;
+                END IF;
+                IF TG_OP = 'TRUNCATE' THEN
+                    PERFORM pg_notify('uid2_changes', 'optouts');
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+
+            CREATE OR REPLACE FUNCTION uid2_optout_row_changed() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    PERFORM pg_notify('uid2_changes', NEW.id::text);
+                ELSE
+                    PERFORM pg_notify('uid2_changes', 'optouts');
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
@@ -645,13 +676,30 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         var ms = timestamp.ToUnixTimeMilliseconds();
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         // One autocommit statement: committed (and flushed, with the default synchronous_commit) when it returns.
-        await using var cmd = Command(conn, null,
-            "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($1, $2, $3) RETURNING id;");
+        // One row per identity: a later opt-out takes a new id from the sequence (so every instance reads it
+        // incrementally, as an insert); an earlier or equal one changes nothing and the stored row is returned.
+        await using var cmd = Command(conn, null, """
+            WITH upsert AS (
+                INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($1, $2, $3)
+                ON CONFLICT (first_level_hash) DO UPDATE
+                    SET id = nextval(pg_get_serial_sequence('optouts', 'id')),
+                        advertising_id = EXCLUDED.advertising_id, timestamp_ms = EXCLUDED.timestamp_ms
+                    WHERE optouts.timestamp_ms < EXCLUDED.timestamp_ms
+                RETURNING id, first_level_hash, advertising_id, timestamp_ms)
+            SELECT id, first_level_hash, advertising_id, timestamp_ms FROM upsert
+            UNION ALL
+            SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts
+             WHERE first_level_hash = $1 AND NOT EXISTS (SELECT 1 FROM upsert);
+            """);
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
         cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = advertisingId, NpgsqlDbType = NpgsqlDbType.Bytea });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ms });
-        var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
+        var stored = await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
+        if (stored.Count == 1) return stored[0];
+        // A concurrent writer committed this identity after the statement's snapshot (and its time won): read it now.
+        await using var read = Command(conn, null, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $1;");
+        read.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
+        return (await StoreRows.ReadAllAsync(read, StoreRows.OptOut, ct).ConfigureAwait(false)).Single();
     }
 
     // ---------------------------------------------------------------- notifications

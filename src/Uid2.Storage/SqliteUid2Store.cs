@@ -14,7 +14,25 @@ namespace Uid2.Storage;
 public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
+
+    /// <summary>
+    /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
+    /// in the initialization transaction; <c>schema_version</c> records the newest applied. Never edit a shipped step.
+    /// </summary>
+    private static readonly (int Version, string Sql)[] Migrations =
+    [
+        (2, """
+            -- One opt-out row per identity, the latest time wins: drop older duplicates, then make the hash unique.
+            DELETE FROM optouts WHERE EXISTS (
+                SELECT 1 FROM optouts newer WHERE newer.first_level_hash = optouts.first_level_hash
+                  AND (newer.timestamp_ms > optouts.timestamp_ms OR (newer.timestamp_ms = optouts.timestamp_ms AND newer.id > optouts.id)));
+            DROP INDEX IF EXISTS ix_optouts_first_level_hash;
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_optouts_first_level_hash ON optouts (first_level_hash);
+            -- A repeated opt-out moves its row to a new id (read incrementally, like an insert): no full reload.
+            DROP TRIGGER IF EXISTS trg_optouts_update_version;
+            """),
+    ];
 
     private const int BusyTimeoutMilliseconds = 15_000;
 
@@ -77,11 +95,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
 
     public async Task InitializeAsync(CancellationToken ct = default)
     {
-        if (DatabasePath is not null)
-        {
-            var dir = Path.GetDirectoryName(DatabasePath);
-            if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
-        }
+        if (DatabasePath is not null) CreateOwnerOnlyFile(DatabasePath);
         if (_inMemory && _memoryKeeper is null)
         {
             _memoryKeeper = new SqliteConnection(_connectionString);
@@ -111,14 +125,53 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         {
             foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
             {
-                // New opt-outs are read incrementally (LoadOptOutsAfterAsync): they must not force a full reload.
-                if (table == "optouts" && op == "INSERT") continue;
+                // New and repeated opt-outs are read incrementally (LoadOptOutsAfterAsync): no full reload for them.
+                if (table == "optouts" && op is "INSERT" or "UPDATE") continue;
                 await ExecuteAsync(conn, tx,
                     $"CREATE TRIGGER IF NOT EXISTS trg_{table}_{op.ToLowerInvariant()}_version AFTER {op} ON {table} " +
                     "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
             }
         }
+        var applied = Convert.ToInt64(await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false));
+        foreach (var (version, sql) in Migrations)
+        {
+            if (version <= applied) continue;
+            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, tx, $"UPDATE schema_version SET version = {version};", ct).ConfigureAwait(false);
+        }
         await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The database holds secrets (encrypted) and the opt-out list: its file is the owner's alone (0600), as are the
+    /// WAL and shared-memory files SQLite creates beside it with the same mode, and a folder created for it (0700).
+    /// An existing file with a wider mode is narrowed.
+    /// </summary>
+    private static void CreateOwnerOnlyFile(string path)
+    {
+        var dir = Path.GetDirectoryName(path);
+        if (!string.IsNullOrEmpty(dir) && !Directory.Exists(dir))
+        {
+            if (OperatingSystem.IsWindows()) Directory.CreateDirectory(dir);
+            else Directory.CreateDirectory(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        if (OperatingSystem.IsWindows()) return;
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            using var created = new FileStream(path, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew, Access = FileAccess.Write, UnixCreateMode = ownerOnly,
+            });
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // There already (or another process created it at the same moment): narrowed below.
+        }
+        foreach (var file in new[] { path, path + "-wal", path + "-shm" })
+        {
+            if (File.Exists(file) && (File.GetUnixFileMode(file) & ~ownerOnly) != 0) File.SetUnixFileMode(file, ownerOnly);
+        }
     }
 
     private const string SchemaSql = """
@@ -174,7 +227,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             first_level_hash BLOB NOT NULL,
             advertising_id   BLOB NOT NULL,
             timestamp_ms     INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS ix_optouts_first_level_hash ON optouts (first_level_hash);
+        -- Its unique index on first_level_hash comes from migration 2 (a version-1 file may hold duplicates).
 
         CREATE TABLE IF NOT EXISTS client_side_keypairs (
             subscription_id TEXT PRIMARY KEY,
@@ -549,13 +602,32 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         ArgumentNullException.ThrowIfNull(advertisingId);
         var ms = timestamp.ToUnixTimeMilliseconds();
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One autocommit statement: committed (and, with synchronous=FULL, on disk) when it returns.
-        await using var cmd = Command(conn, null,
-            "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($flh, $uid, $ts) RETURNING id;");
+        // One write transaction, committed (and, with synchronous=FULL, on disk) before it returns. One row per identity:
+        // a later opt-out takes a new id (so every instance reads it incrementally, as an insert); an earlier or equal
+        // one changes nothing and the stored row is returned.
+        await using var tx = conn.BeginTransaction(deferred: false);
+        await using (var find = Command(conn, tx, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $flh;"))
+        {
+            find.Parameters.Add("$flh", SqliteType.Blob).Value = firstLevelHash;
+            var existing = await StoreRows.ReadAllAsync(find, StoreRows.OptOut, ct).ConfigureAwait(false);
+            if (existing.Count == 1 && existing[0].Timestamp.ToUnixTimeMilliseconds() >= ms)
+            {
+                await tx.CommitAsync(ct).ConfigureAwait(false);
+                return existing[0];
+            }
+        }
+        await using var cmd = Command(conn, tx, """
+            UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM optouts)) + 1 WHERE name = 'optouts';
+            INSERT INTO optouts (id, first_level_hash, advertising_id, timestamp_ms)
+                VALUES ((SELECT seq FROM sqlite_sequence WHERE name = 'optouts'), $flh, $uid, $ts)
+                ON CONFLICT (first_level_hash) DO UPDATE SET id = excluded.id, advertising_id = excluded.advertising_id, timestamp_ms = excluded.timestamp_ms
+                RETURNING id;
+            """);
         cmd.Parameters.Add("$flh", SqliteType.Blob).Value = firstLevelHash;
         cmd.Parameters.Add("$uid", SqliteType.Blob).Value = advertisingId;
         cmd.Parameters.AddWithValue("$ts", ms);
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+        await tx.CommitAsync(ct).ConfigureAwait(false);
         return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
     }
 

@@ -232,6 +232,23 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Repeated_logouts_of_one_identity_leave_one_opt_out_row()
+    {
+        async Task<int> CountAsync()
+        {
+            await using var s = Uid2StoreFactory.Create(_host.ConnectionString);
+            return (await s.LoadSnapshotAsync()).OptOuts.Count;
+        }
+        var before = await CountAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            _host.Time.Advance(TimeSpan.FromSeconds(1)); // each a later opt-out: the latest time wins
+            Assert.Equal(200, (await _host.PostV2Async("/v2/token/logout", _all, new { email = "repeat.logout@example.com" })).Status);
+        }
+        Assert.Equal(before + 1, await CountAsync());
+    }
+
+    [SkippableFact]
     public async Task A_client_generate_request_is_accepted_once()
     {
         var pair = await AddCstgKeypairAsync("trustCstg2");

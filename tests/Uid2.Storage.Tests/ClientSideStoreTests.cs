@@ -110,7 +110,7 @@ public abstract class ClientSideStoreTests(ITestOutputHelper output) : StoreTest
             await store.AddParticipantAsync(StoreContractTests.SampleParticipant(3));
         await Target.ExecuteSqlAsync(Target.Provider == "sqlite"
             ? "DROP TABLE client_side_keypairs; DROP TABLE site_domain_names; DROP TABLE site_app_names;"
-            : "DROP TABLE client_side_keypairs, site_domain_names, site_app_names; DELETE FROM schema_migrations WHERE version = 2;");
+            : "DROP TABLE client_side_keypairs, site_domain_names, site_app_names; DELETE FROM schema_migrations WHERE version >= 2;");
 
         await using var upgraded = await Target.OpenInitializedAsync();
         var before = await upgraded.GetVersionAsync();

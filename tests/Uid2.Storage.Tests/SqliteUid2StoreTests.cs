@@ -11,6 +11,16 @@ public sealed class SqliteUid2StoreTests : IDisposable
     public void Dispose() => _db.Dispose();
 
     [Fact]
+    public async Task A_database_file_readable_by_others_is_narrowed_to_its_owner()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(_db.Path)!);
+        await File.WriteAllBytesAsync(_db.Path, []);
+        File.SetUnixFileMode(_db.Path, (UnixFileMode)0b110_100_100); // 0644, as the previous version created it
+        await using (var store = _db.Open()) await store.InitializeAsync();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_db.Path));
+    }
+
+    [Fact]
     public async Task Initialize_is_idempotent_and_creates_the_parent_directory()
     {
         Assert.False(Directory.Exists(Path.GetDirectoryName(_db.Path)));
@@ -19,6 +29,11 @@ public sealed class SqliteUid2StoreTests : IDisposable
             await store.InitializeAsync();
             await store.InitializeAsync();
             await store.AddParticipantAsync(StoreContractTests.SampleParticipant());
+            // Issue "Trust": the database, its WAL (there while the store is open) and its folder are the owner's alone.
+            const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            Assert.Equal(ownerOnly, File.GetUnixFileMode(_db.Path));
+            Assert.Equal(ownerOnly, File.GetUnixFileMode(_db.Path + "-wal"));
+            Assert.Equal(ownerOnly | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(_db.Path)!));
         }
         Assert.True(File.Exists(_db.Path));
 
@@ -36,7 +51,7 @@ public sealed class SqliteUid2StoreTests : IDisposable
         {
             Assert.True(await r.ReadAsync());
             Assert.Equal(1, r.GetInt64(0));
-            Assert.Equal(1, r.GetInt64(1));
+            Assert.Equal(SqliteUid2Store.SchemaVersion, r.GetInt64(1));
         }
         cmd.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", (string)(await cmd.ExecuteScalarAsync())!);
