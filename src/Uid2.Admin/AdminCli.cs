@@ -9,6 +9,7 @@ using Uid2.Core.Identity;
 using Uid2.Core.Keys;
 using Uid2.Core.Normalization;
 using Uid2.Storage;
+using Uid2.Storage.Secrets;
 
 namespace Uid2.Admin;
 
@@ -41,14 +42,21 @@ internal sealed class AdminCli
 
     private readonly Option<bool> _json = new("--json") { Description = "Print one JSON line instead of a readable summary.", Recursive = true };
 
+    private readonly Option<string> _kekFile = new("--kek-file")
+    {
+        Description = $"Key-encryption key file (default: ${KeyEncryptionKeys.FileVariable}, else ${KeyEncryptionKeys.InlineVariable}, " +
+                      "else for SQLite '<database>.kek' beside the database, created if missing).",
+        Recursive = true,
+    };
+
     public AdminCli(TextWriter output, TimeProvider time)
     {
         _out = output;
         _time = time;
         Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
         {
-            _connectionString, _saltBuckets, _json,
-            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(),
+            _connectionString, _saltBuckets, _json, _kekFile,
+            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(), BuildKek(),
         };
     }
 
@@ -474,13 +482,148 @@ internal sealed class AdminCli
         return 0;
     }
 
+    // ------------------------------------------------------------------ kek
+
+    private Command BuildKek()
+    {
+        var file = new Option<string>("--file") { Description = "Path of the key file to create.", Required = true };
+        var create = new Command("new", "Create a key file with one new random key-encryption key (mode 0600); refuses to overwrite.") { file };
+        create.SetAction(async (parse, ct) =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(file)!);
+            if (File.Exists(path)) throw new CliException($"{path} exists; not overwritten.");
+            var id = KeyEncryptionKeyRing.NewId();
+            KeyEncryptionKeys.WriteKeyFile(path, [(id, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32))], createOnly: true);
+            await Report(parse, $"Created {path} with key-encryption key {id}.", w => { w.WriteString("file", path); w.WriteString("kekId", id); });
+            return 0;
+        });
+
+        var rotate = new Command("rotate",
+            "Add a new key-encryption key at the head of the key file, then reseal every secret in the store under it " +
+            "(the old keys stay in the file so running operators keep reading; drop them later with 'kek prune').");
+        rotate.SetAction(async (parse, ct) =>
+        {
+            var path = KeyFileOf(parse);
+            var old = KeyEncryptionKeys.ReadKeyFile(path);
+            var id = KeyEncryptionKeyRing.NewId();
+            IReadOnlyList<(string, byte[])> keys = [(id, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)), .. old];
+            KeyEncryptionKeys.WriteKeyFile(path, keys); // first: a crash below leaves every value readable
+            var count = await ResealAsync(parse, new KeyEncryptionKeyRing(keys, path), ct);
+            await Report(parse, $"New key-encryption key {id} in {path}; {count} secrets are now sealed under it. " +
+                                $"Older keys kept for running operators: {string.Join(", ", old.Select(k => k.Id))}.",
+                w => { w.WriteString("kekId", id); w.WriteNumber("sealed", count); });
+            return 0;
+        });
+
+        var reseal = new Command("reseal",
+            "Reseal every secret under the first configured key-encryption key (after adding a new first key to UID2_KEK or the key file).");
+        reseal.SetAction(async (parse, ct) =>
+        {
+            var kek = ResolveKek(parse);
+            var count = await ResealAsync(parse, kek, ct);
+            await Report(parse, $"{count} secrets are sealed under key-encryption key {kek.PrimaryId}.",
+                w => { w.WriteString("kekId", kek.PrimaryId); w.WriteNumber("sealed", count); });
+            return 0;
+        });
+
+        var prune = new Command("prune", "Reseal under the first key of the key file, then remove every other key from the file.");
+        prune.SetAction(async (parse, ct) =>
+        {
+            var path = KeyFileOf(parse);
+            var keys = KeyEncryptionKeys.ReadKeyFile(path);
+            var ring = new KeyEncryptionKeyRing(keys, path);
+            await ResealAsync(parse, ring, ct);
+            await using (var store = await OpenAsync(parse, ring, ct))
+            {
+                var counts = await ((IStoreSecretSealing)store).CountSecretsBySealingKeyAsync(ct);
+                if (counts.Keys.Any(k => k != ring.PrimaryId))
+                    throw new CliException("Some secrets are still not sealed by " + ring.PrimaryId + "; nothing removed.");
+            }
+            KeyEncryptionKeys.WriteKeyFile(path, [keys[0]]);
+            await Report(parse, $"Kept key-encryption key {keys[0].Id}; removed {keys.Count - 1} older key(s) from {path}.",
+                w => { w.WriteString("kekId", keys[0].Id); w.WriteNumber("removed", keys.Count - 1); });
+            return 0;
+        });
+
+        var status = new Command("status", "Show the configured key-encryption key ids and how many stored secrets each one sealed (never a key).");
+        status.SetAction(async (parse, ct) =>
+        {
+            var kek = ResolveKek(parse);
+            await using var store = await OpenAsync(parse, kek, ct);
+            var counts = await ((IStoreSecretSealing)store).CountSecretsBySealingKeyAsync(ct);
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteString("primary", kek.PrimaryId);
+                    w.WriteStartArray("configured");
+                    foreach (var id in kek.Ids) w.WriteStringValue(id);
+                    w.WriteEndArray();
+                    w.WriteStartObject("sealed");
+                    foreach (var (id, n) in counts) w.WriteNumber(id, n);
+                    w.WriteEndObject();
+                });
+            }
+            else
+            {
+                await _out.WriteLineAsync($"Key-encryption keys: {string.Join(", ", kek.Ids)} (seals with {kek.PrimaryId}).");
+                foreach (var (id, n) in counts.OrderBy(kv => kv.Key)) await _out.WriteLineAsync($"  {id}: {n} secrets");
+            }
+            return 0;
+        });
+
+        return new Command("kek", "Key-encryption keys: the keys that seal client secrets, encryption keys, CSTG private keys and salts at rest.")
+        {
+            create, rotate, reseal, prune, status,
+        };
+    }
+
+    /// <summary>Reseals every secret under <paramref name="kek"/>'s first key; returns how many secrets that key now seals.</summary>
+    private async Task<int> ResealAsync(ParseResult parse, KeyEncryptionKeyRing kek, CancellationToken ct)
+    {
+        await using var store = await OpenAsync(parse, kek, ct); // initializing reseals what needs it
+        var sealing = (IStoreSecretSealing)store;
+        await sealing.ResealAsync(ct);
+        return (await sealing.CountSecretsBySealingKeyAsync(ct)).GetValueOrDefault(kek.PrimaryId);
+    }
+
+    /// <summary>The key file the kek commands rotate: --kek-file, $UID2_KEK_FILE, or the SQLite database's default.</summary>
+    private string KeyFileOf(ParseResult parse)
+    {
+        var path = parse.GetValue(_kekFile) ?? Environment.GetEnvironmentVariable(KeyEncryptionKeys.FileVariable);
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            if (!string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KeyEncryptionKeys.InlineVariable)))
+                throw new CliException($"The keys come from {KeyEncryptionKeys.InlineVariable}: put a new key first there on every instance, " +
+                                       "run 'uid2-admin kek reseal', then remove the old key.");
+            path = ResolveKek(parse).SourceFile;
+        }
+        if (string.IsNullOrWhiteSpace(path) || !File.Exists(path)) throw new CliException("No key-encryption key file to rotate.");
+        return Path.GetFullPath(path);
+    }
+
+    private async Task Report(ParseResult parse, string text, Action<Utf8JsonWriter> json)
+    {
+        if (parse.GetValue(_json)) await WriteJsonAsync(json);
+        else await _out.WriteLineAsync(text);
+    }
+
     // ------------------------------------------------------------------ helpers
 
-    private async Task<IUid2Store> OpenAsync(ParseResult parse, CancellationToken ct)
+    private string ConnectionString(ParseResult parse)
     {
         var connectionString = parse.GetValue(_connectionString);
-        if (string.IsNullOrWhiteSpace(connectionString)) connectionString = DefaultConnectionString();
-        var store = Uid2StoreFactory.Create(connectionString);
+        return string.IsNullOrWhiteSpace(connectionString) ? DefaultConnectionString() : connectionString;
+    }
+
+    private KeyEncryptionKeyRing ResolveKek(ParseResult parse) =>
+        KeyEncryptionKeys.Resolve(ConnectionString(parse), null, parse.GetValue(_kekFile), createIfMissing: true);
+
+    private Task<IUid2Store> OpenAsync(ParseResult parse, CancellationToken ct) => OpenAsync(parse, ResolveKek(parse), ct);
+
+    private async Task<IUid2Store> OpenAsync(ParseResult parse, KeyEncryptionKeyRing kek, CancellationToken ct)
+    {
+        var store = Uid2StoreFactory.Create(ConnectionString(parse), kek);
         try
         {
             await store.InitializeAsync(ct);

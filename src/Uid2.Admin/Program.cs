@@ -45,7 +45,8 @@ public static class Program
     internal static string Describe(Exception ex) => ex switch
     {
         ArgumentException { ParamName: { } param } arg => OneLine(arg.Message.Replace($" (Parameter '{param}')", "")),
-        CliException or Storage.StoreConflictException or ArgumentException or NotSupportedException => OneLine(ex.Message),
+        CliException or Storage.StoreConflictException or Storage.Secrets.KeyEncryptionKeyException or ArgumentException or NotSupportedException
+            => OneLine(ex.Message),
         OperationCanceledException => "cancelled.",
         DbException db => OneLine("store error: " + db.Message),
         IOException or UnauthorizedAccessException => OneLine("cannot access the store: " + ex.Message),

@@ -8,6 +8,7 @@ using Uid2.Operator.Protocol;
 using Uid2.Operator.Services;
 using Uid2.Operator.State;
 using Uid2.Storage;
+using Uid2.Storage.Secrets;
 
 namespace Uid2.Operator;
 
@@ -31,7 +32,13 @@ public static class OperatorApp
         });
 
         var connectionString = builder.Configuration.GetConnectionString("Uid2") ?? Uid2StoreFactory.DefaultConnectionString;
-        builder.Services.TryAddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString)); // a host may bring its own
+        // The key-encryption keys never come from the store: settings, environment, or (SQLite) a file beside the database,
+        // which only Development creates when missing.
+        var kekInline = builder.Configuration[$"{OperatorOptions.Section}:KeyEncryptionKey"];
+        var kekFile = builder.Configuration[$"{OperatorOptions.Section}:KeyEncryptionKeyFile"];
+        var createKek = builder.Environment.IsDevelopment();
+        builder.Services.TryAddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString,
+            KeyEncryptionKeys.Resolve(connectionString, kekInline, kekFile, createKek))); // a host may bring its own
         builder.Services.AddOptions<OperatorOptions>().Bind(builder.Configuration.GetSection(OperatorOptions.Section))
             .Validate(o => { o.Validate(); return true; });
         builder.Services.TryAddSingleton(TimeProvider.System);

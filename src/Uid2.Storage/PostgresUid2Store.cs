@@ -7,6 +7,7 @@ using NpgsqlTypes;
 using Uid2.Core.Auth;
 using Uid2.Core.Identity;
 using Uid2.Core.Keys;
+using Uid2.Storage.Secrets;
 
 namespace Uid2.Storage;
 
@@ -22,7 +23,7 @@ namespace Uid2.Storage;
 /// starting together apply each migration once. Tables live in the connection's default schema (search_path).
 /// </para>
 /// </summary>
-public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock
+public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock, IStoreSecretSealing
 {
     // Transaction-scoped advisory lock keys (the single-bigint key space; leader locks use hashed keys).
     private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1
@@ -192,12 +193,19 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             END
             $fn$;
             """),
+        (4, "encryption keys stored sealed (longer than 32 bytes)", """
+            ALTER TABLE encryption_keys DROP CONSTRAINT IF EXISTS encryption_keys_secret_check;
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
     public static int SchemaVersion => Migrations[^1].Version;
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly Lazy<KeyEncryptionKeyRing> _kek;
+
+    /// <summary>The key-encryption keys that seal this store's secrets.</summary>
+    public KeyEncryptionKeyRing Kek => _kek.Value;
     private readonly string _dedicatedConnectionString;
     private bool _disposed;
 
@@ -205,7 +213,9 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     /// Connects (lazily, pooled) with an Npgsql connection string, e.g.
     /// <c>Host=db;Port=5432;Database=uid2;Username=uid2;Password=…</c>. The database must exist.
     /// </summary>
-    public PostgresUid2Store(string connectionString)
+    /// <param name="keyEncryptionKeys">Seals the secrets at rest; null: found by <see cref="KeyEncryptionKeys.Resolve"/> on first
+    /// use (<c>UID2_KEK</c> or <c>UID2_KEK_FILE</c>: PostgreSQL has no default).</param>
+    public PostgresUid2Store(string connectionString, KeyEncryptionKeyRing? keyEncryptionKeys = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         NpgsqlConnectionStringBuilder builder;
@@ -228,6 +238,10 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             builder.CommandTimeout = 15;
         }
         _dataSource = NpgsqlDataSource.Create(builder);
+        var original = connectionString;
+        _kek = keyEncryptionKeys is not null
+            ? new Lazy<KeyEncryptionKeyRing>(keyEncryptionKeys)
+            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(original, null, null, createIfMissing: true));
 
         // LISTEN and session advisory locks need a connection of their own, never returned to the pool (a pool reset
         // would drop them); keepalives make a dead server or network show up as an exception instead of silence.
@@ -269,6 +283,27 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             }
             await tx.CommitAsync(ct).ConfigureAwait(false);
         }
+
+        // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
+        await ResealAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task<int> ResealAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        // The locks every writer of a secret takes, so no secret is written under an older key meanwhile.
+        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey}); SELECT pg_advisory_xact_lock({SaltsLockKey});", ct)
+            .ConfigureAwait(false);
+        var count = await SecretColumns.ResealAsync(conn, tx, Kek, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return count;
+    }
+
+    public async Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        return await SecretColumns.CountBySealingKeyAsync(conn, null, ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- reads
@@ -303,12 +338,12 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
     }
 
-    private static async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs " +
             "ORDER BY site_id, created, subscription_id COLLATE \"C\";");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.ClientSideKeypair, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ClientSideKeypair(r, Kek), ct).ConfigureAwait(false);
     }
 
     /// <summary>site_domain_names or site_app_names as site id → names in ordinal order (COLLATE "C", as SQLite sorts).</summary>
@@ -340,21 +375,21 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
         // COLLATE "C": the same byte order as SQLite's default for ties on created.
         await using var cmd = Command(conn, tx,
             "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id COLLATE \"C\";");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.ApiKey, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ApiKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.EncryptionKey, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.EncryptionKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private static async Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
+    private async Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
     {
         var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
         if (firstLevel is null) return null;
@@ -386,14 +421,14 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
                 {
                     previous = export.Read<string>(NpgsqlDbType.Text);
                 }
-                if (id >= 0 && id < slots.Length) slots[id] = new SaltBucket(id, updated, salt, refresh, previous);
+                if (id >= 0 && id < slots.Length) slots[id] = SecretColumns.OpenBucket(Kek, id, updated, salt, refresh, previous);
             }
         }
         // A gap (a bucket deleted by hand) makes SaltSet refuse the set, as on SQLite.
         var buckets = rows == slots.Length && Array.TrueForAll(slots, b => b is not null)
             ? slots!
             : slots.Where(b => b is not null).ToArray();
-        return new SaltSet(firstLevel, buckets!);
+        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), buckets!);
     }
 
     private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, long afterId, CancellationToken ct)
@@ -443,7 +478,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
     }
 
-    private static async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
+    private async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
@@ -454,7 +489,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = k.SiteId });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.Name });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(k.Roles) });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.ClientSecret });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)) });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = k.Disabled });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = k.Created.ToUnixTimeMilliseconds() });
         await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
@@ -491,7 +526,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return added;
     }
 
-    private static async Task InsertKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
+    private async Task InsertKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($1, $2, $3, $4, $5, $6);");
@@ -514,7 +549,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             pCreated.TypedValue = k.Created.ToUnixTimeMilliseconds();
             pActivates.TypedValue = k.Activates.ToUnixTimeMilliseconds();
             pExpires.TypedValue = k.Expires.ToUnixTimeMilliseconds();
-            pSecret.TypedValue = k.Secret;
+            pSecret.TypedValue = Kek.SealBytes(k.Secret, SecretColumns.KeySecret(k.Id));
             await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
         }
     }
@@ -546,12 +581,12 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return true;
     }
 
-    private static async Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct)
+    private async Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct)
     {
         await using (var meta = Command(conn, tx,
             "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
         {
-            meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = salts.FirstLevelSalt });
+            meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(salts.FirstLevelSalt, SecretColumns.FirstLevelSalt) });
             await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
@@ -593,7 +628,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             """, ct).ConfigureAwait(false);
     }
 
-    private static async Task CopySaltBucketsAsync(NpgsqlConnection conn, string table, IReadOnlyList<SaltBucket> buckets, CancellationToken ct)
+    private async Task CopySaltBucketsAsync(NpgsqlConnection conn, string table, IReadOnlyList<SaltBucket> buckets, CancellationToken ct)
     {
         await using var import = await conn.BeginBinaryImportAsync(
             $"COPY {table} (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
@@ -605,10 +640,11 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             import.StartRow();
             import.Write(b.Id, NpgsqlDbType.Integer);
             import.Write(b.LastUpdatedMs, NpgsqlDbType.Bigint);
-            import.Write(b.CurrentSalt, NpgsqlDbType.Text);
+            // Sealing is deterministic (synthetic IV), so an unchanged bucket seals to the same text and is not rewritten.
+            import.Write(Kek.SealText(b.CurrentSalt, SecretColumns.CurrentSalt(b.Id)), NpgsqlDbType.Text);
             import.Write(b.RefreshFromMs, NpgsqlDbType.Bigint);
             if (b.PreviousSalt is null) import.WriteNull();
-            else import.Write(b.PreviousSalt, NpgsqlDbType.Text);
+            else import.Write(Kek.SealText(b.PreviousSalt, SecretColumns.PreviousSalt(b.Id)), NpgsqlDbType.Text);
         }
         await import.CompleteAsync(ct).ConfigureAwait(false);
     }
@@ -622,7 +658,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.SubscriptionId });
         cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = keypair.SiteId });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PublicKey });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PrivateKey });
+        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(keypair.PrivateKey, SecretColumns.PrivateKey(keypair.SubscriptionId)) });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keypair.Created.ToUnixTimeMilliseconds() });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = keypair.Disabled });
         await StoreRows.InsertAsync(cmd, IsUniqueViolation,

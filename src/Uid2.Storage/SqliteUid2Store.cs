@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Uid2.Core.Auth;
 using Uid2.Core.Identity;
 using Uid2.Core.Keys;
+using Uid2.Storage.Secrets;
 
 namespace Uid2.Storage;
 
@@ -11,10 +12,10 @@ namespace Uid2.Storage;
 /// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
 /// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
 /// </summary>
-public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
+public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>
     /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
@@ -31,6 +32,21 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             CREATE UNIQUE INDEX IF NOT EXISTS ux_optouts_first_level_hash ON optouts (first_level_hash);
             -- A repeated opt-out moves its row to a new id (read incrementally, like an insert): no full reload.
             DROP TRIGGER IF EXISTS trg_optouts_update_version;
+            """),
+        (3, """
+            -- Encryption keys are stored sealed (longer than 32 bytes): the table is rebuilt without the length check.
+            CREATE TABLE encryption_keys_sealed (
+                id        INTEGER PRIMARY KEY,
+                site_id   INTEGER NOT NULL,
+                created   INTEGER NOT NULL,
+                activates INTEGER NOT NULL,
+                expires   INTEGER NOT NULL,
+                secret    BLOB NOT NULL);
+            INSERT INTO encryption_keys_sealed (id, site_id, created, activates, expires, secret)
+                SELECT id, site_id, created, activates, expires, secret FROM encryption_keys;
+            DROP TABLE encryption_keys;
+            ALTER TABLE encryption_keys_sealed RENAME TO encryption_keys;
+            CREATE INDEX IF NOT EXISTS ix_encryption_keys_site_id ON encryption_keys (site_id);
             """),
     ];
 
@@ -53,7 +69,9 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
     /// A relative path is resolved against the current directory and its directory is created if missing.
     /// <c>Data Source=:memory:</c> gives a private in-memory database that lives as long as this instance.
     /// </summary>
-    public SqliteUid2Store(string connectionString)
+    /// <param name="keyEncryptionKeys">Seals the secrets at rest; null: found by <see cref="KeyEncryptionKeys.Resolve"/> on first
+    /// use (the environment, else the key file beside the database, created if missing).</param>
+    public SqliteUid2Store(string connectionString, KeyEncryptionKeyRing? keyEncryptionKeys = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         SqliteConnectionStringBuilder builder;
@@ -86,7 +104,16 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, 30);
         builder.Pooling = true;
         _connectionString = builder.ConnectionString;
+        var original = connectionString;
+        _kek = keyEncryptionKeys is not null
+            ? new Lazy<KeyEncryptionKeyRing>(keyEncryptionKeys)
+            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(original, null, null, createIfMissing: true));
     }
+
+    private readonly Lazy<KeyEncryptionKeyRing> _kek;
+
+    /// <summary>The key-encryption keys that seal this store's secrets.</summary>
+    public KeyEncryptionKeyRing Kek => _kek.Value;
 
     /// <summary>The absolute path of the database file; null for an in-memory store.</summary>
     public string? DatabasePath { get; }
@@ -121,6 +148,14 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         }
 
         await ExecuteAsync(conn, tx, SchemaSql, ct).ConfigureAwait(false);
+        var applied = Convert.ToInt64(await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false));
+        foreach (var (version, sql) in Migrations)
+        {
+            if (version <= applied) continue;
+            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
+            await ExecuteAsync(conn, tx, $"UPDATE schema_version SET version = {version};", ct).ConfigureAwait(false);
+        }
+        // After the migrations: a rebuilt table has lost its triggers.
         foreach (var table in VersionedTables)
         {
             foreach (var op in new[] { "INSERT", "UPDATE", "DELETE" })
@@ -132,14 +167,12 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
                     "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
             }
         }
-        var applied = Convert.ToInt64(await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false));
-        foreach (var (version, sql) in Migrations)
-        {
-            if (version <= applied) continue;
-            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
-            await ExecuteAsync(conn, tx, $"UPDATE schema_version SET version = {version};", ct).ConfigureAwait(false);
-        }
         await tx.CommitAsync(ct).ConfigureAwait(false);
+
+        // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
+        await using var reseal = conn.BeginTransaction(deferred: false);
+        await SecretColumns.ResealAsync(conn, reseal, Kek, ct).ConfigureAwait(false);
+        await reseal.CommitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -280,11 +313,11 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
     }
 
-    private static async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs ORDER BY site_id, created, subscription_id;");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.ClientSideKeypair, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ClientSideKeypair(r, Kek), ct).ConfigureAwait(false);
     }
 
     /// <summary>site_domain_names or site_app_names as site id → names in ordinal order.</summary>
@@ -316,20 +349,20 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id;");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.ApiKey, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ApiKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    private async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.EncryptionKey, ct).ConfigureAwait(false);
+        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.EncryptionKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private static async Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
+    private async Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
         if (firstLevel is null) return null;
@@ -344,9 +377,9 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         while (r.Read())
         {
             if ((buckets.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            buckets.Add(new SaltBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
+            buckets.Add(SecretColumns.OpenBucket(Kek, r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
         }
-        return new SaltSet(firstLevel, buckets);
+        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), buckets);
     }
 
     private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(SqliteConnection conn, SqliteTransaction? tx, long afterId, CancellationToken ct)
@@ -400,7 +433,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         await StoreRows.InsertAsync(cmd, IsConstraint, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
     }
 
-    private static async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
+    private async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
@@ -411,7 +444,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         cmd.Parameters.AddWithValue("$site", k.SiteId);
         cmd.Parameters.AddWithValue("$name", k.Name);
         cmd.Parameters.AddWithValue("$roles", Roles.Format(k.Roles));
-        cmd.Parameters.AddWithValue("$secret", k.ClientSecret);
+        cmd.Parameters.AddWithValue("$secret", Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)));
         cmd.Parameters.AddWithValue("$disabled", k.Disabled ? 1 : 0);
         cmd.Parameters.AddWithValue("$created", k.Created.ToUnixTimeMilliseconds());
         await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
@@ -444,7 +477,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         return added;
     }
 
-    private static async Task InsertKeysAsync(SqliteConnection conn, SqliteTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
+    private async Task InsertKeysAsync(SqliteConnection conn, SqliteTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
             "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($id, $site, $created, $activates, $expires, $secret);");
@@ -461,7 +494,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             pCreated.Value = k.Created.ToUnixTimeMilliseconds();
             pActivates.Value = k.Activates.ToUnixTimeMilliseconds();
             pExpires.Value = k.Expires.ToUnixTimeMilliseconds();
-            pSecret.Value = k.Secret;
+            pSecret.Value = Kek.SealBytes(k.Secret, SecretColumns.KeySecret(k.Id));
             await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
         }
     }
@@ -491,13 +524,13 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         return true;
     }
 
-    private static async Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct)
+    private async Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct)
     {
         // Rows are updated in place (one trigger firing per bucket instead of a delete plus an insert), extra rows removed.
         await using (var meta = Command(conn, tx,
             "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $salt) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
         {
-            meta.Parameters.AddWithValue("$salt", salts.FirstLevelSalt);
+            meta.Parameters.AddWithValue("$salt", Kek.SealText(salts.FirstLevelSalt, SecretColumns.FirstLevelSalt));
             await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
@@ -524,9 +557,9 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             var b = buckets[i];
             pId.Value = b.Id;
             pUpdated.Value = b.LastUpdatedMs;
-            pSalt.Value = b.CurrentSalt;
+            pSalt.Value = Kek.SealText(b.CurrentSalt, SecretColumns.CurrentSalt(b.Id));
             pRefresh.Value = b.RefreshFromMs;
-            pPrevious.Value = (object?)b.PreviousSalt ?? DBNull.Value;
+            pPrevious.Value = b.PreviousSalt is null ? DBNull.Value : Kek.SealText(b.PreviousSalt, SecretColumns.PreviousSalt(b.Id));
             cmd.ExecuteNonQuery(); // synchronous on purpose: Microsoft.Data.Sqlite's async path only adds overhead here
         }
     }
@@ -543,7 +576,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
             cmd.Parameters.AddWithValue("$id", keypair.SubscriptionId);
             cmd.Parameters.AddWithValue("$site", keypair.SiteId);
             cmd.Parameters.AddWithValue("$public", keypair.PublicKey);
-            cmd.Parameters.AddWithValue("$private", keypair.PrivateKey);
+            cmd.Parameters.AddWithValue("$private", Kek.SealText(keypair.PrivateKey, SecretColumns.PrivateKey(keypair.SubscriptionId)));
             cmd.Parameters.AddWithValue("$created", keypair.Created.ToUnixTimeMilliseconds());
             cmd.Parameters.AddWithValue("$disabled", keypair.Disabled ? 1 : 0);
             await StoreRows.InsertAsync(cmd, IsConstraint,
@@ -629,6 +662,23 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
+    }
+
+    // ---------------------------------------------------------------- secrets at rest
+
+    public async Task<int> ResealAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        await using var tx = conn.BeginTransaction(deferred: false);
+        var count = await SecretColumns.ResealAsync(conn, tx, Kek, ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return count;
+    }
+
+    public async Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default)
+    {
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        return await SecretColumns.CountBySealingKeyAsync(conn, null, ct).ConfigureAwait(false);
     }
 
     // ---------------------------------------------------------------- leader lock

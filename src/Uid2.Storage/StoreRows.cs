@@ -1,6 +1,7 @@
 using System.Data.Common;
 using Uid2.Core.Auth;
 using Uid2.Core.Keys;
+using Uid2.Storage.Secrets;
 
 namespace Uid2.Storage;
 
@@ -55,21 +56,23 @@ internal static class StoreRows
     public static Participant Participant(DbDataReader r) =>
         new(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4)));
 
-    /// <summary>key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created.</summary>
-    public static ApiKeyRecord ApiKey(DbDataReader r) =>
+    /// <summary>key_id, key_hash, key_salt, site_id, name, roles, client_secret (sealed), disabled, created.</summary>
+    public static ApiKeyRecord ApiKey(DbDataReader r, KeyEncryptionKeyRing kek) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
-            Roles.Parse(r.GetString(5)), r.GetString(6), r.GetBoolean(7), FromMs(r.GetInt64(8)));
+            Roles.Parse(r.GetString(5)), kek.OpenText(r.GetString(6), SecretColumns.ClientSecret(r.GetString(0))), r.GetBoolean(7),
+            FromMs(r.GetInt64(8)));
 
-    /// <summary>id, site_id, created, activates, expires, secret.</summary>
-    public static EncryptionKey EncryptionKey(DbDataReader r) =>
+    /// <summary>id, site_id, created, activates, expires, secret (sealed).</summary>
+    public static EncryptionKey EncryptionKey(DbDataReader r, KeyEncryptionKeyRing kek) =>
         new(r.GetInt32(0), r.GetInt32(1), FromMs(r.GetInt64(2)), FromMs(r.GetInt64(3)), FromMs(r.GetInt64(4)),
-            r.GetFieldValue<byte[]>(5));
+            kek.OpenBytes(r.GetFieldValue<byte[]>(5), SecretColumns.KeySecret(r.GetInt32(0))));
 
     /// <summary>id, first_level_hash, advertising_id, timestamp_ms.</summary>
     public static OptOutRecord OptOut(DbDataReader r) =>
         new(r.GetInt64(0), r.GetFieldValue<byte[]>(1), r.GetFieldValue<byte[]>(2), FromMs(r.GetInt64(3)));
 
-    /// <summary>subscription_id, site_id, public_key, private_key, created, disabled.</summary>
-    public static ClientSideKeypair ClientSideKeypair(DbDataReader r) =>
-        new(r.GetString(0), r.GetInt32(1), r.GetString(2), r.GetString(3), FromMs(r.GetInt64(4)), r.GetBoolean(5));
+    /// <summary>subscription_id, site_id, public_key, private_key (sealed), created, disabled.</summary>
+    public static ClientSideKeypair ClientSideKeypair(DbDataReader r, KeyEncryptionKeyRing kek) =>
+        new(r.GetString(0), r.GetInt32(1), r.GetString(2), kek.OpenText(r.GetString(3), SecretColumns.PrivateKey(r.GetString(0))),
+            FromMs(r.GetInt64(4)), r.GetBoolean(5));
 }

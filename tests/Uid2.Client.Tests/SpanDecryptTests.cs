@@ -17,10 +17,10 @@ public class SpanDecryptTests
         var good = Token(version, scope, generated: now.AddDays(-1), expires: now.AddDays(2), established: now.AddMonths(-1));
         var expired = Token(version, scope, generated: now.AddDays(-3), expires: now.AddDays(-1), established: now.AddMonths(-1));
 
+        Span<char> uid = stackalloc char[BidstreamClient.UidChars];
         foreach (var token in new[] { good, expired, "garbage", good[..^4] + "AAAA", "" })
         {
             var expected = client.Decrypt(token, now);
-            Span<char> uid = stackalloc char[BidstreamClient.UidChars];
             var actual = client.Decrypt(token.AsSpan(), now, uid, out var written);
             Assert.Equal(expected.Status, actual.Status);
             Assert.Equal(expected.SiteId, actual.SiteId);

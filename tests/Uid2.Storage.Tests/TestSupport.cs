@@ -49,10 +49,28 @@ public abstract class StoreTarget : IAsyncDisposable
     /// <summary>A new, uninitialized store instance on this database (as another process would have).</summary>
     public abstract IUid2Store Open();
 
+    /// <summary>Another store instance on this database that seals with <paramref name="kek"/>.</summary>
+    public abstract IUid2Store Open(Uid2.Storage.Secrets.KeyEncryptionKeyRing kek);
+
     /// <summary>Runs SQL directly, bypassing the store class; returns the rows affected.</summary>
     public abstract Task<int> ExecuteSqlAsync(string sql);
 
+    /// <summary>Runs a query directly; every value of every row, as stored (text, or bytes for blobs).</summary>
+    public abstract Task<IReadOnlyList<object>> QueryValuesAsync(string sql);
+
     public abstract ValueTask DisposeAsync();
+
+    protected static async Task<IReadOnlyList<object>> ReadValuesAsync(System.Data.Common.DbConnection conn, string sql)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        await using var r = await cmd.ExecuteReaderAsync();
+        var values = new List<object>();
+        while (await r.ReadAsync())
+            for (var i = 0; i < r.FieldCount; i++)
+                if (!r.IsDBNull(i)) values.Add(r.GetValue(i));
+        return values;
+    }
 
     public async Task<IUid2Store> OpenInitializedAsync()
     {
@@ -71,6 +89,15 @@ public sealed class SqliteTarget : StoreTarget
     public override Task CreateAsync() => Task.CompletedTask;
 
     public override IUid2Store Open() => Db.Open();
+
+    public override IUid2Store Open(Uid2.Storage.Secrets.KeyEncryptionKeyRing kek) => new SqliteUid2Store(Db.ConnectionString, kek);
+
+    public override async Task<IReadOnlyList<object>> QueryValuesAsync(string sql)
+    {
+        await using var conn = new SqliteConnection($"Data Source={Db.Path};Pooling=False");
+        await conn.OpenAsync();
+        return await ReadValuesAsync(conn, sql);
+    }
 
     public override async Task<int> ExecuteSqlAsync(string sql)
     {
@@ -131,6 +158,15 @@ public sealed class PostgresTarget : StoreTarget
     }
 
     public override IUid2Store Open() => new PostgresUid2Store(ConnectionString);
+
+    public override IUid2Store Open(Uid2.Storage.Secrets.KeyEncryptionKeyRing kek) => new PostgresUid2Store(ConnectionString, kek);
+
+    public override async Task<IReadOnlyList<object>> QueryValuesAsync(string sql)
+    {
+        await using var conn = new NpgsqlConnection(ConnectionString + ";Pooling=false");
+        await conn.OpenAsync();
+        return await ReadValuesAsync(conn, sql);
+    }
 
     public PostgresUid2Store OpenPostgres() => new(ConnectionString);
 

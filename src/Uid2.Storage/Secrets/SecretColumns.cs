@@ -1,0 +1,131 @@
+using System.Data.Common;
+using Uid2.Core.Identity;
+
+namespace Uid2.Storage.Secrets;
+
+/// <summary>
+/// The store's secret columns and the rules for them, written once for both providers: what each sealed value's
+/// purpose (its additional data: table, column, row) is, how a salt bucket is opened, and how every secret is resealed
+/// under the primary key-encryption key (upgrade of a clear store, KEK rotation) in the caller's write transaction.
+/// </summary>
+internal static class SecretColumns
+{
+    public static string ClientSecret(string keyId) => "api_keys.client_secret:" + keyId;
+    public static string KeySecret(int keyId) => "encryption_keys.secret:" + keyId;
+    public static string PrivateKey(string subscriptionId) => "client_side_keypairs.private_key:" + subscriptionId;
+    public const string FirstLevelSalt = "salt_meta.first_level_salt";
+    public static string CurrentSalt(int bucket) => "salt_buckets.current_salt:" + bucket;
+    public static string PreviousSalt(int bucket) => "salt_buckets.previous_salt:" + bucket;
+
+    /// <summary>A bucket as stored → as served (salts opened).</summary>
+    public static SaltBucket OpenBucket(KeyEncryptionKeyRing kek, int id, long updatedMs, string current, long refreshFromMs, string? previous) =>
+        new(id, updatedMs, kek.OpenText(current, CurrentSalt(id)), refreshFromMs, previous is null ? null : kek.OpenText(previous, PreviousSalt(id)));
+
+    /// <summary>
+    /// Seals under the primary key every secret that is clear or sealed by another key, in <paramref name="tx"/>.
+    /// The SQL is common to SQLite and PostgreSQL (named <c>@</c> parameters). Returns how many values it rewrote.
+    /// </summary>
+    public static async Task<int> ResealAsync(DbConnection conn, DbTransaction tx, KeyEncryptionKeyRing kek, CancellationToken ct)
+    {
+        var count = 0;
+        count += await ResealTextAsync(conn, tx, "SELECT key_id, client_secret FROM api_keys", "UPDATE api_keys SET client_secret = @v WHERE key_id = @k",
+            key => ClientSecret((string)key), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx, "SELECT subscription_id, private_key FROM client_side_keypairs",
+            "UPDATE client_side_keypairs SET private_key = @v WHERE subscription_id = @k", key => PrivateKey((string)key), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx, "SELECT id, first_level_salt FROM salt_meta", "UPDATE salt_meta SET first_level_salt = @v WHERE id = @k",
+            _ => FirstLevelSalt, kek, ct).ConfigureAwait(false);
+        // Only the buckets that need it come back (a million-row table is checked by the database, not here).
+        var notPrimary = KeyEncryptionKeyRing.TextPrefix + kek.PrimaryId + ":%";
+        count += await ResealTextAsync(conn, tx, $"SELECT id, current_salt FROM salt_buckets WHERE current_salt NOT LIKE '{notPrimary}'",
+            "UPDATE salt_buckets SET current_salt = @v WHERE id = @k", key => CurrentSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx,
+            $"SELECT id, previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL AND previous_salt NOT LIKE '{notPrimary}'",
+            "UPDATE salt_buckets SET previous_salt = @v WHERE id = @k", key => PreviousSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
+
+        var keys = new List<(int Id, byte[] Secret)>();
+        await using (var select = Command(conn, tx, "SELECT id, secret FROM encryption_keys"))
+        await using (var r = await select.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var secret = r.GetFieldValue<byte[]>(1);
+                if (kek.NeedsReseal(secret)) keys.Add((Convert.ToInt32(r.GetValue(0)), secret));
+            }
+        }
+        foreach (var (id, secret) in keys)
+        {
+            await using var update = Command(conn, tx, "UPDATE encryption_keys SET secret = @v WHERE id = @k");
+            Add(update, "v", kek.SealBytes(kek.OpenBytes(secret, KeySecret(id)), KeySecret(id)));
+            Add(update, "k", id);
+            await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        return count + keys.Count;
+    }
+
+    /// <summary>How many stored secrets each key-encryption key sealed ("clear" for values not sealed yet).</summary>
+    public static async Task<IReadOnlyDictionary<string, int>> CountBySealingKeyAsync(DbConnection conn, DbTransaction? tx, CancellationToken ct)
+    {
+        var counts = new Dictionary<string, int>();
+        void Count(string? id) => counts[id ?? "clear"] = counts.GetValueOrDefault(id ?? "clear") + 1;
+        foreach (var sql in new[]
+                 {
+                     "SELECT client_secret FROM api_keys", "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
+                     "SELECT current_salt FROM salt_buckets", "SELECT previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL",
+                 })
+        {
+            await using var cmd = Command(conn, tx, sql);
+            await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) Count(KeyEncryptionKeyRing.SealedBy(r.GetString(0)));
+        }
+        await using (var keys = Command(conn, tx, "SELECT secret FROM encryption_keys"))
+        await using (var r = await keys.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false)) Count(KeyEncryptionKeyRing.SealedBy(r.GetFieldValue<byte[]>(0)));
+        }
+        return counts;
+    }
+
+    private static async Task<int> ResealTextAsync(DbConnection conn, DbTransaction tx, string select, string update, Func<object, string> purpose,
+        KeyEncryptionKeyRing kek, CancellationToken ct)
+    {
+        var rows = new List<(object Key, string Value)>();
+        await using (var cmd = Command(conn, tx, select))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (await r.ReadAsync(ct).ConfigureAwait(false))
+            {
+                var value = r.GetString(1);
+                if (kek.NeedsReseal(value)) rows.Add((r.GetValue(0), value));
+            }
+        }
+        if (rows.Count == 0) return 0;
+        await using var write = Command(conn, tx, update);
+        var v = Add(write, "v", "");
+        var k = Add(write, "k", rows[0].Key);
+        foreach (var (key, value) in rows)
+        {
+            var p = purpose(key);
+            v.Value = kek.SealText(kek.OpenText(value, p), p);
+            k.Value = key;
+            await write.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        return rows.Count;
+    }
+
+    private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql)
+    {
+        var cmd = conn.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.Transaction = tx;
+        return cmd;
+    }
+
+    private static DbParameter Add(DbCommand cmd, string name, object value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        cmd.Parameters.Add(p);
+        return p;
+    }
+}
