@@ -16,6 +16,10 @@ if [ -z "${UID2_SCALEOUT_POSTGRES:-}" ]; then
 fi
 export ConnectionStrings__Uid2="$UID2_SCALEOUT_POSTGRES"
 export ASPNETCORE_ENVIRONMENT="${ASPNETCORE_ENVIRONMENT:-Development}"
+# Every instance must seal and open secrets with the same key-encryption key: one key file for both (Development
+# creates it on first start; in Production create it first with: dotnet run --project src/Uid2.Admin -- kek new --file …).
+mkdir -p data
+export UID2_KEK_FILE="${UID2_KEK_FILE:-$(pwd)/data/scaleout.kek}"
 
 dotnet build -c Release src/Uid2.Operator -v q -nologo >/dev/null
 WORK=$(mktemp -d)

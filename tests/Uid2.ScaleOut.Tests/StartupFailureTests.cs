@@ -11,9 +11,10 @@ namespace Uid2.ScaleOut.Tests;
 /// </summary>
 public sealed class StartupFailureTests
 {
-    private static async Task AssertCleanFailureAsync(string connectionString, string expected)
+    private static async Task AssertCleanFailureAsync(string connectionString, string expected,
+        IReadOnlyDictionary<string, string?>? environment = null)
     {
-        await using var op = OperatorProcess.Start("failing", connectionString);
+        await using var op = OperatorProcess.Start("failing", connectionString, environment: environment);
         var code = await op.WaitForExitAsync(TimeSpan.FromSeconds(60));
         var output = op.Output;
         Assert.True(code == 2, $"exit code {code}:\n{output}");
@@ -46,6 +47,22 @@ public sealed class StartupFailureTests
     public async Task A_database_path_that_cannot_exist_stops_the_operator_with_one_line() =>
         // /proc refuses new files even to root.
         await AssertCleanFailureAsync("Data Source=/proc/uid2-missing/uid2.db", "uid2-missing");
+
+    [Fact]
+    public async Task Production_without_a_key_encryption_key_stops_the_operator_with_one_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("uid2-nokek-").FullName;
+        try
+        {
+            await AssertCleanFailureAsync($"Data Source={Path.Combine(dir, "uid2.db")}", "UID2_KEK_FILE",
+                new Dictionary<string, string?> { ["UID2_KEK_FILE"] = null, ["UID2_KEK"] = null });
+            Assert.False(File.Exists(Path.Combine(dir, "uid2.db.kek"))); // only Development creates one
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 
     [Fact]
     public async Task An_unreachable_postgresql_server_stops_the_operator_with_one_line() =>

@@ -74,8 +74,9 @@ public sealed class OperatorProcess : IAsyncDisposable
     }
 
     /// <summary>Starts the process; does not wait for it to be healthy (see <see cref="WaitHealthyAsync"/>).</summary>
+    /// <param name="environment">Variables to set (or, with a null value, remove) in the operator's environment.</param>
     public static OperatorProcess Start(string name, string connectionString, int pollIntervalMs = 1000, int saltBuckets = 4096,
-        IEnumerable<string>? extraArgs = null)
+        IEnumerable<string>? extraArgs = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var port = FreePort();
         var psi = new ProcessStartInfo("dotnet")
@@ -99,6 +100,11 @@ public sealed class OperatorProcess : IAsyncDisposable
         // An inherited ASPNETCORE_/DOTNET_ environment must not change what is under test.
         psi.Environment.Remove("ASPNETCORE_URLS");
         psi.Environment.Remove("ConnectionStrings__Uid2");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null) psi.Environment.Remove(key);
+            else psi.Environment[key] = value;
+        }
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var op = new OperatorProcess(name, process, port);
