@@ -312,9 +312,7 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
     public async Task Health_answers_503_while_durable_writes_fail_and_recovers_by_itself()
     {
         var faults = new StoreFaults();
-        await using var host = await OperatorHost.StartAsync(store: store,
-            settings: new() { ["Uid2:WriteProbeIntervalSeconds"] = "1" },
-            configure: b => b.Services.AddSingleton<IUid2Store>(_ => FaultyStore.Wrap(Uid2StoreFactory.Create(b.Configuration.GetConnectionString("Uid2")!), faults)));
+        await using var host = await StartWithFaultyStoreAsync(faults);
         var publisher = await host.AddParticipantAsync(7003, Role.Optout);
         Assert.Equal((200, "OK"), await HealthAsync(host));
 
@@ -336,14 +334,17 @@ public abstract class TrustTests(StoreKind store) : IAsyncLifetime
     public async Task The_write_probe_alone_notices_a_store_that_stopped_taking_writes()
     {
         var faults = new StoreFaults();
-        await using var host = await OperatorHost.StartAsync(store: store,
-            settings: new() { ["Uid2:WriteProbeIntervalSeconds"] = "1" },
-            configure: b => b.Services.AddSingleton<IUid2Store>(_ => FaultyStore.Wrap(Uid2StoreFactory.Create(b.Configuration.GetConnectionString("Uid2")!), faults)));
+        await using var host = await StartWithFaultyStoreAsync(faults);
         faults.FailWrites = true;
         await Eventually.TrueAsync(async () => (await HealthAsync(host)).Status == 503, TimeSpan.FromSeconds(30), "health turns 503 with no opt-out sent");
         faults.FailWrites = false;
         await Eventually.TrueAsync(async () => await HealthAsync(host) == (200, "OK"), TimeSpan.FromSeconds(30), "health recovers");
     }
+
+    /// <summary>An operator whose store fails every durable write while <paramref name="faults"/> says so; probing every second.</summary>
+    private Task<OperatorHost> StartWithFaultyStoreAsync(StoreFaults faults) => OperatorHost.StartAsync(store: store,
+        settings: new() { ["Uid2:WriteProbeIntervalSeconds"] = "1" },
+        configure: b => b.Services.AddSingleton<IUid2Store>(_ => FaultyStore.Wrap(Uid2StoreFactory.Create(b.Configuration.GetConnectionString("Uid2")!), faults)));
 
     private static async Task<(int Status, string Text)> HealthAsync(OperatorHost host)
     {

@@ -94,13 +94,13 @@ public static class ClientSideTokenEndpoints
         return Results.Text(Convert.ToBase64String(V2Envelope.EncryptNoNonce(json, sharedSecret)), "text/plain");
     }
 
-    private readonly record struct CstgRequest(string? Payload, string? Iv, string? PublicKey, long Timestamp, string? SubscriptionId, string? AppName);
+    internal readonly record struct CstgRequest(string? Payload, string? Iv, string? PublicKey, long Timestamp, string? SubscriptionId, string? AppName);
 
     /// <summary>
     /// Reads the plain JSON request. Fields of the wrong type read as missing (a non-string subscription id is an
     /// unknown one); a missing timestamp reads as 0, as in the reference (and then fails the freshness check).
     /// </summary>
-    private static bool TryParseRequest(byte[] body, out CstgRequest request, out string? error)
+    internal static bool TryParseRequest(byte[] body, out CstgRequest request, out string? error)
     {
         request = default;
         if (!JsonPayload.TryParse(body, out var root))
@@ -130,7 +130,7 @@ public static class ClientSideTokenEndpoints
     }
 
     /// <summary>The decrypted payload: exactly one of email_hash, phone_hash, a valid SHA-256 (base64 or hex).</summary>
-    private static bool TryReadIdentity(byte[] plaintext, out IdentityInput input, out string? error)
+    internal static bool TryReadIdentity(byte[] plaintext, out IdentityInput input, out string? error)
     {
         input = default;
         if (!JsonPayload.TryParse(plaintext, out var root) || root.ValueKind != JsonValueKind.Object)
