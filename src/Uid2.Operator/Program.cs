@@ -1,5 +1,7 @@
 using Uid2.Operator;
 
+if (args is [HealthCheckCommand.Name, ..]) return await HealthCheckCommand.RunAsync(args, Console.Out);
+
 var app = OperatorApp.Build(args);
 try
 {
