@@ -66,6 +66,27 @@ public sealed class ObservabilityTests
         // No identity or secret in any label.
         Assert.DoesNotContain("metrics@example.com", text);
         Assert.DoesNotContain(publisher.ApiKey, text);
+
+        // Every metric the Grafana dashboard (deploy/grafana/dashboards) queries is one this operator exports.
+        var dashboard = DashboardQueries();
+        Assert.NotEmpty(dashboard);
+        // Metric names only: label selectors {…} and grouping clauses by (…) name labels.
+        var names = dashboard
+            .Select(q => System.Text.RegularExpressions.Regex.Replace(q, @"\{[^}]*\}|\bby \([^)]*\)", ""))
+            .SelectMany(q => System.Text.RegularExpressions.Regex.Matches(q, @"\b(?:uid2|http_server)_[a-z0-9_]+").Select(m => m.Value))
+            .Distinct().ToList();
+        Assert.True(names.Count >= 10, string.Join(", ", names));
+        foreach (var name in names.Where(n => n != "uid2_store_write_failures_total")) // exported after a first failure only
+            Assert.True(System.Text.RegularExpressions.Regex.IsMatch(text, $@"(?m)^{name}[{{ ]"), $"the dashboard queries {name}, which the operator does not export");
+    }
+
+    private static List<string> DashboardQueries()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Uid2.slnx"))) dir = dir.Parent;
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir!.FullName, "deploy", "grafana", "dashboards", "uid2-operator.json")));
+        return json.RootElement.GetProperty("panels").EnumerateArray()
+            .SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!).ToList();
     }
 
     [Fact]
