@@ -55,11 +55,13 @@ public static class OperatorApp
         builder.Services.AddHostedService<StoreChangeListener>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
         AddObservability(builder);
+        AddForwardedHeaders(builder);
         builder.Services.AddOpenApi();
         // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
         builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
 
         var app = builder.Build();
+        app.UseForwardedHeaders();
         app.UseMiddleware<ProtocolErrorMiddleware>();
         app.UseCors();
         app.MapOpenApi();
@@ -73,6 +75,29 @@ public static class OperatorApp
         var metricsPort = app.Services.GetRequiredService<IOptions<OperatorOptions>>().Value.MetricsPort;
         if (metricsPort > 0) app.MapPrometheusScrapingEndpoint("/metrics").RequireHost($"*:{metricsPort}");
         return app;
+    }
+
+    /// <summary>
+    /// Behind a load balancer: the client's address and scheme come from <c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c>,
+    /// believed only from the proxies in <c>Uid2:TrustedProxies</c> (addresses or CIDR ranges; default: loopback only).
+    /// </summary>
+    private static void AddForwardedHeaders(WebApplicationBuilder builder)
+    {
+        var trusted = builder.Configuration.GetSection($"{OperatorOptions.Section}:TrustedProxies").Get<string[]>() ?? [];
+        builder.Services.Configure<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>(o =>
+        {
+            o.ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor
+                                 | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto;
+            if (trusted.Length == 0) return; // the framework's default: 127.0.0.0/8 and ::1
+            o.KnownIPNetworks.Clear();
+            o.KnownProxies.Clear();
+            foreach (var entry in trusted)
+            {
+                if (System.Net.IPNetwork.TryParse(entry, out var network)) o.KnownIPNetworks.Add(network);
+                else if (System.Net.IPAddress.TryParse(entry, out var address)) o.KnownProxies.Add(address);
+                else throw new InvalidOperationException($"Uid2:TrustedProxies: '{entry}' is not an IP address or a CIDR range.");
+            }
+        });
     }
 
     /// <summary>
