@@ -56,7 +56,8 @@ internal sealed class AdminCli
         Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
         {
             _connectionString, _saltBuckets, _json, _kekFile,
-            BuildInit(), BuildParticipant(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(), BuildKek(),
+            BuildInit(), BuildParticipant(), BuildApiKey(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(), BuildKek(),
+            BuildAudit(),
         };
     }
 
@@ -104,7 +105,252 @@ internal sealed class AdminCli
         };
         create.SetAction((parse, ct) => CreateParticipantAsync(parse, parse.GetValue(name)!, parse.GetValue(siteId), parse.GetValue(roles)!, ct));
 
-        return new Command("participant", "Manage participants (publishers, advertisers, DSPs…).") { create };
+        var list = new Command("list", "List the participants: site id, name, roles, enabled, API keys.");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteStartArray("participants");
+                    foreach (var p in snapshot.Participants) WriteParticipant(w, p, snapshot);
+                    w.WriteEndArray();
+                });
+                return 0;
+            }
+            foreach (var p in snapshot.Participants)
+                await _out.WriteLineAsync($"{p.SiteId,8}  {(p.Enabled ? "enabled " : "DISABLED")}  {Roles.Format(p.Roles),-40}  " +
+                                          $"{snapshot.ApiKeys.Count(k => k.SiteId == p.SiteId && !k.Disabled)} key(s)  {p.Name}");
+            return 0;
+        });
+
+        var siteOnly = new Option<int>("--site-id") { Description = "Site id.", Required = true };
+        var show = new Command("show", "Show one participant: roles, API keys (ids only), CSTG key pairs, domain and app names.") { siteOnly };
+        show.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var p = snapshot.Participants.FirstOrDefault(x => x.SiteId == parse.GetValue(siteOnly))
+                    ?? throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w => { w.WritePropertyName("participant"); WriteParticipant(w, p, snapshot); });
+                return 0;
+            }
+            await _out.WriteLineAsync($"Site {p.SiteId}: {p.Name} ({(p.Enabled ? "enabled" : "disabled")}), roles {Roles.Format(p.Roles)}, created {p.Created:u}");
+            foreach (var k in snapshot.ApiKeys.Where(k => k.SiteId == p.SiteId))
+                await _out.WriteLineAsync($"  API key {k.KeyId}  {(k.Disabled ? "revoked" : "active ")}  {Roles.Format(k.Roles)}  created {k.Created:u}  {k.Name}");
+            foreach (var c in (snapshot.ClientSideKeypairs ?? []).Where(c => c.SiteId == p.SiteId))
+                await _out.WriteLineAsync($"  CSTG {c.SubscriptionId}  {(c.Disabled ? "disabled" : "enabled")}  created {c.Created:u}");
+            if (snapshot.DomainNames?.GetValueOrDefault(p.SiteId) is { Count: > 0 } domains)
+                await _out.WriteLineAsync($"  domains: {string.Join(", ", domains)}");
+            if (snapshot.AppNames?.GetValueOrDefault(p.SiteId) is { Count: > 0 } apps)
+                await _out.WriteLineAsync($"  app names: {string.Join(", ", apps)}");
+            return 0;
+        });
+
+        Command Toggle(string verb, bool enabled)
+        {
+            var cmd = new Command(verb, $"{(enabled ? "Enable" : "Disable")} a participant: {(enabled ? "its API keys work again" : "every API key of it answers 401")}.") { siteOnly };
+            cmd.SetAction((parse, ct) => AuditedAsync(parse, "participant." + verb, $"site {parse.GetValue(siteOnly)}", ct, async store =>
+            {
+                if (!await Admin(store).SetParticipantEnabledAsync(parse.GetValue(siteOnly), enabled, ct))
+                    throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
+                await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} {verb}d.");
+            }));
+            return cmd;
+        }
+
+        var rolesOnly = new Option<string>("--roles") { Description = "Comma-separated roles: " + string.Join(",", ValidRoleNames), Required = true };
+        var setRoles = new Command("set-roles", "Replace a participant's roles (and those of its API keys).") { siteOnly, rolesOnly };
+        setRoles.SetAction((parse, ct) => AuditedAsync(parse, "participant.set-roles", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        {
+            var r = ParseRoles(parse.GetValue(rolesOnly)!);
+            if (!await Admin(store).SetParticipantRolesAsync(parse.GetValue(siteOnly), r, ct))
+                throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
+            await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} now has roles {Roles.Format(r)}.");
+        }));
+
+        var nameOnly = new Option<string>("--name") { Description = "The new name.", Required = true };
+        var setName = new Command("set-name", "Rename a participant.") { siteOnly, nameOnly };
+        setName.SetAction((parse, ct) => AuditedAsync(parse, "participant.set-name", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        {
+            var n = parse.GetValue(nameOnly)!.Trim();
+            if (n.Length == 0) throw new CliException("--name must not be empty.");
+            if (!await Admin(store).SetParticipantNameAsync(parse.GetValue(siteOnly), n, ct))
+                throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
+            await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} renamed.");
+        }));
+
+        return new Command("participant", "Manage participants (publishers, advertisers, DSPs…).")
+        {
+            create, list, show, Toggle("disable", false), Toggle("enable", true), setRoles, setName,
+        };
+    }
+
+    private static void WriteParticipant(Utf8JsonWriter w, Participant p, StoreSnapshot snapshot)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("siteId", p.SiteId);
+        w.WriteString("name", p.Name);
+        w.WriteString("roles", Roles.Format(p.Roles));
+        w.WriteBoolean("enabled", p.Enabled);
+        w.WriteString("created", p.Created.ToString("O", CultureInfo.InvariantCulture));
+        w.WriteStartArray("apiKeys");
+        foreach (var k in snapshot.ApiKeys.Where(k => k.SiteId == p.SiteId))
+        {
+            w.WriteStartObject();
+            w.WriteString("keyId", k.KeyId);
+            w.WriteString("name", k.Name);
+            w.WriteString("roles", Roles.Format(k.Roles));
+            w.WriteBoolean("revoked", k.Disabled);
+            w.WriteString("created", k.Created.ToString("O", CultureInfo.InvariantCulture));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    // ------------------------------------------------------------------ apikey
+
+    private Command BuildApiKey()
+    {
+        var siteId = new Option<int>("--site-id") { Description = "Site id of the participant.", Required = true };
+        var roles = new Option<string>("--roles") { Description = "Roles of the key (default: the participant's)." };
+        var name = new Option<string>("--name") { Description = "A name for the key (default: the participant's name)." };
+        var issue = new Command("issue", "Issue another API key (with its own client secret) for a participant; printed once, stored hashed.")
+        {
+            siteId, roles, name,
+        };
+        issue.SetAction((parse, ct) => AuditedAsync(parse, "apikey.issue", $"site {parse.GetValue(siteId)}", ct, async store =>
+        {
+            var site = parse.GetValue(siteId);
+            var participant = await store.GetParticipantAsync(site, ct) ?? throw new CliException($"No participant with site id {site}.");
+            var keyRoles = parse.GetValue(roles) is { } r ? ParseRoles(r) : participant.Roles;
+            var generated = ApiKeys.Generate(site);
+            var secret = ApiKeys.GenerateClientSecret();
+            await store.AddApiKeyAsync(new ApiKeyRecord(generated.KeyId, generated.KeyHash, generated.KeySalt, site,
+                parse.GetValue(name)?.Trim() is { Length: > 0 } n ? n : participant.Name, keyRoles, secret, Disabled: false, NowMs()), ct);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => { w.WriteString("keyId", generated.KeyId); w.WriteString("apiKey", generated.Key); w.WriteString("secret", secret); });
+            else
+            {
+                await _out.WriteLineAsync($"Issued API key {generated.KeyId} for site {site} with roles {Roles.Format(keyRoles)}.");
+                await _out.WriteLineAsync($"  API key:       {generated.Key}");
+                await _out.WriteLineAsync($"  Client secret: {secret}");
+                await _out.WriteLineAsync("Store them now: only the key's hash is kept, so it cannot be shown again.");
+            }
+            return generated.KeyId;
+        }));
+
+        var siteFilter = new Option<int?>("--site-id") { Description = "Only this participant's keys." };
+        var list = new Command("list", "List API keys by key id (never the key or its secret).") { siteFilter };
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var keys = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).ApiKeys
+                .Where(k => parse.GetValue(siteFilter) is not { } s || k.SiteId == s).ToList();
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteStartArray("apiKeys");
+                    foreach (var k in keys)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("keyId", k.KeyId);
+                        w.WriteNumber("siteId", k.SiteId);
+                        w.WriteString("name", k.Name);
+                        w.WriteString("roles", Roles.Format(k.Roles));
+                        w.WriteBoolean("revoked", k.Disabled);
+                        w.WriteString("created", k.Created.ToString("O", CultureInfo.InvariantCulture));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return 0;
+            }
+            foreach (var k in keys)
+                await _out.WriteLineAsync($"{k.KeyId,-24}  site {k.SiteId,-8}  {(k.Disabled ? "revoked" : "active ")}  {Roles.Format(k.Roles),-40}  {k.Name}");
+            return 0;
+        });
+
+        var keyId = new Option<string>("--key-id") { Description = "The key id (the key's prefix, e.g. UID2-C-L-1234-abcde).", Required = true };
+        var revoke = new Command("revoke", "Revoke an API key: every running operator answers 401 for it within its store poll (at once on PostgreSQL).")
+        {
+            keyId,
+        };
+        revoke.SetAction((parse, ct) => AuditedAsync(parse, "apikey.revoke", $"api key {parse.GetValue(keyId)}", ct, async store =>
+        {
+            if (!await Admin(store).SetApiKeyDisabledAsync(parse.GetValue(keyId)!, true, ct))
+                throw new CliException($"No API key with key id {parse.GetValue(keyId)}.");
+            await _out.WriteLineAsync($"Revoked API key {parse.GetValue(keyId)}.");
+        }));
+
+        return new Command("apikey", "Manage API keys: a participant may hold several.") { issue, list, revoke };
+    }
+
+    // ------------------------------------------------------------------ audit
+
+    private Command BuildAudit()
+    {
+        var limit = new Option<int>("--limit") { Description = "How many entries, newest first (default 50).", DefaultValueFactory = _ => 50 };
+        var list = new Command("list", "Every administrative action: when, who, what, on what, and how it ended (never a secret).") { limit };
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var entries = await Admin(store).ListAuditAsync(parse.GetValue(limit), ct);
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteStartArray("entries");
+                    foreach (var e in entries)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("at", e.At.ToString("O", CultureInfo.InvariantCulture));
+                        w.WriteString("actor", e.Actor);
+                        w.WriteString("action", e.Action);
+                        w.WriteString("target", e.Target);
+                        w.WriteString("outcome", e.Outcome);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return 0;
+            }
+            foreach (var e in entries) await _out.WriteLineAsync($"{e.At:u}  {e.Actor,-16}  {e.Action,-22}  {e.Target,-32}  {e.Outcome}");
+            return 0;
+        });
+        return new Command("audit", "The audit log of administrative actions.") { list };
+    }
+
+    private static IStoreAdministration Admin(IUid2Store store) =>
+        store as IStoreAdministration ?? throw new CliException("This store does not support administration.");
+
+    /// <summary>Who runs the CLI, for the audit log: the OS user (no secret, no personal data beyond the account name).</summary>
+    private static string Actor => "cli:" + Environment.UserName;
+
+    /// <summary>Runs a write and records it in the audit log with its outcome, failures included.</summary>
+    private Task<int> AuditedAsync(ParseResult parse, string action, string target, CancellationToken ct, Func<IUid2Store, Task> write) =>
+        AuditedAsync(parse, action, target, ct, async store => { await write(store); return (string?)null; });
+
+    private async Task<int> AuditedAsync(ParseResult parse, string action, string target, CancellationToken ct, Func<IUid2Store, Task<string?>> write)
+    {
+        await using var store = await OpenAsync(parse, ct);
+        try
+        {
+            var detail = await write(store);
+            await Admin(store).AppendAuditAsync(Actor, action, detail is null ? target : $"{target} ({detail})", "ok", NowMs(), ct);
+            return 0;
+        }
+        catch (Exception ex) when (ex is CliException or StoreConflictException)
+        {
+            await Admin(store).AppendAuditAsync(Actor, action, target, "refused: " + Program.OneLine(ex.Message), NowMs(), ct);
+            throw;
+        }
     }
 
     private static readonly string[] ValidRoleNames =
@@ -146,6 +392,7 @@ internal sealed class AdminCli
             new ApiKeyRecord(apiKey.KeyId, apiKey.KeyHash, apiKey.KeySalt, siteId, name, roles, secret, Disabled: false, now),
             ct);
         var keys = await KeyMaintenance.EnsureActiveKeysAsync(store, [siteId], _time, new KeyPolicy(), ct);
+        await Admin(store).AppendAuditAsync(Actor, "participant.create", $"site {siteId} (api key {apiKey.KeyId}, roles {Roles.Format(roles)})", "ok", now, ct);
 
         if (parse.GetValue(_json))
         {
@@ -237,6 +484,7 @@ internal sealed class AdminCli
             var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
             var rotated = SaltSetFactory.Rotate(current, f, nowMs);
             await store.SaveSaltsAsync(rotated, ct);
+            await Admin(store).AppendAuditAsync(Actor, "salts.rotate", $"fraction {f.ToString(CultureInfo.InvariantCulture)}", "ok", NowMs(), ct);
             var changed = rotated.Buckets.Where((b, i) => b.CurrentSalt != current.Buckets[i].CurrentSalt).Count();
             if (parse.GetValue(_json))
                 await WriteJsonAsync(w => { w.WriteNumber("rotated", changed); w.WriteNumber("buckets", rotated.Buckets.Count); });
@@ -297,6 +545,7 @@ internal sealed class AdminCli
         var now = NowMs();
         var derived = new IdentityDeriver(salts, scope).Derive(input, now);
         var record = await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
+        await Admin(store).AppendAuditAsync(Actor, "optout.add", $"opt-out #{record.Id} ({kind.ToIdentityType().ToString().ToLowerInvariant()})", "ok", now, ct);
 
         if (parse.GetValue(_json))
         {

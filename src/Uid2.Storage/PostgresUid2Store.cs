@@ -196,6 +196,15 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         (4, "encryption keys stored sealed (longer than 32 bytes)", """
             ALTER TABLE encryption_keys DROP CONSTRAINT IF EXISTS encryption_keys_secret_check;
             """),
+        (5, "audit log of administrative actions", """
+            CREATE TABLE IF NOT EXISTS audit_log (
+                id      bigserial PRIMARY KEY,
+                at_ms   bigint NOT NULL,
+                actor   text NOT NULL,
+                action  text NOT NULL,
+                target  text NOT NULL,
+                outcome text NOT NULL);
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>

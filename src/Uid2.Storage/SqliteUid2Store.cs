@@ -15,7 +15,7 @@ namespace Uid2.Storage;
 public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     /// <summary>
     /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
@@ -47,6 +47,16 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             DROP TABLE encryption_keys;
             ALTER TABLE encryption_keys_sealed RENAME TO encryption_keys;
             CREATE INDEX IF NOT EXISTS ix_encryption_keys_site_id ON encryption_keys (site_id);
+            """),
+        (4, """
+            -- Every administrative action (admin CLI, admin page): never a secret in it.
+            CREATE TABLE IF NOT EXISTS audit_log (
+                id      INTEGER PRIMARY KEY AUTOINCREMENT,
+                at_ms   INTEGER NOT NULL,
+                actor   TEXT NOT NULL,
+                action  TEXT NOT NULL,
+                target  TEXT NOT NULL,
+                outcome TEXT NOT NULL);
             """),
     ];
 

@@ -10,7 +10,11 @@ namespace Uid2.Storage;
 public interface IStoreWriteProbe
 {
     /// <summary>Commits one tiny write (a single-row table of its own). Throws the provider's exception when it cannot.</summary>
-    Task ProbeWriteAsync(CancellationToken ct);
+    async Task ProbeWriteAsync(CancellationToken ct)
+    {
+        await using var conn = await ((IStoreConnections)this).OpenConnectionAsync(ct).ConfigureAwait(false);
+        await StoreWriteProbe.RunAsync(conn, ct).ConfigureAwait(false);
+    }
 }
 
 /// <summary>The probe's SQL, the same for both dialects (SQLite 3.24+ and PostgreSQL 9.5+ upsert).</summary>
@@ -33,20 +37,6 @@ internal static class StoreWriteProbe
     }
 }
 
-public sealed partial class SqliteUid2Store : IStoreWriteProbe
-{
-    public async Task ProbeWriteAsync(CancellationToken ct)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await StoreWriteProbe.RunAsync(conn, ct).ConfigureAwait(false);
-    }
-}
+public sealed partial class SqliteUid2Store : IStoreWriteProbe;
 
-public sealed partial class PostgresUid2Store : IStoreWriteProbe
-{
-    public async Task ProbeWriteAsync(CancellationToken ct)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await StoreWriteProbe.RunAsync(conn, ct).ConfigureAwait(false);
-    }
-}
+public sealed partial class PostgresUid2Store : IStoreWriteProbe;

@@ -88,6 +88,24 @@ public sealed class ScaleOutTests(ITestOutputHelper output)
     }
 
     [SkippableFact]
+    public async Task An_api_key_revoked_with_the_admin_cli_answers_401_on_both_operators()
+    {
+        await using var db = await FreshPostgresDatabase.CreateAsync(PostgresServer.Require());
+        await using var a = OperatorProcess.Start("A", db.ConnectionString);
+        await using var b = OperatorProcess.Start("B", db.ConnectionString);
+        await Task.WhenAll(a.WaitHealthyAsync(TimeSpan.FromSeconds(60)), b.WaitHealthyAsync(TimeSpan.FromSeconds(60)));
+        var (publisher, _) = await CreateParticipantsAsync(db.ConnectionString, a, b);
+        var keyId = Uid2.Core.Auth.ApiKeys.KeyIdOf(publisher.ApiKey);
+
+        await AdminCli.RunAsync(db.ConnectionString, "apikey", "revoke", "--key-id", keyId);
+        // The snapshot delay: NOTIFY reaches both at once; the poll (1 s here) is the bound. Generous for a busy machine.
+        foreach (var op in new[] { a, b })
+            await EventuallyAsync(async () => (await op.PostV2Async("/v2/token/generate", publisher, new { email = "revoked@example.com" })).Status == 401,
+                TimeSpan.FromSeconds(10), $"{op.Name} refuses the revoked key");
+        Assert.Contains("apikey.revoke", await AdminCli.RunAsync(db.ConnectionString, "audit", "list"));
+    }
+
+    [SkippableFact]
     public async Task An_opt_out_on_A_is_honoured_by_B_within_one_second_p99()
     {
         await using var db = await FreshPostgresDatabase.CreateAsync(PostgresServer.Require());

@@ -73,4 +73,14 @@ public static class AdminCli
         var json = JsonDocument.Parse(output.ToString()).RootElement;
         return new Credentials(json.GetProperty("siteId").GetInt32(), json.GetProperty("apiKey").GetString()!, json.GetProperty("secret").GetString()!);
     }
+
+    /// <summary>Runs any uid2-admin command on the store; throws with its error line unless it exits 0.</summary>
+    public static async Task<string> RunAsync(string connectionString, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = await Uid2.Admin.Program.RunAsync([.. args, "--connection-string", connectionString], output, error);
+        if (code != 0) throw new InvalidOperationException($"uid2-admin {string.Join(' ', args)} failed ({code}): {error}");
+        return output.ToString();
+    }
 }
