@@ -198,11 +198,19 @@ internal sealed class AdminCli
         w.WriteString("roles", Roles.Format(p.Roles));
         w.WriteBoolean("enabled", p.Enabled);
         w.WriteString("created", p.Created.ToString("O", CultureInfo.InvariantCulture));
+        WriteApiKeys(w, snapshot.ApiKeys.Where(k => k.SiteId == p.SiteId));
+        w.WriteEndObject();
+    }
+
+    /// <summary>An <c>apiKeys</c> array: key ids and what they may do, never a key, hash or secret.</summary>
+    private static void WriteApiKeys(Utf8JsonWriter w, IEnumerable<ApiKeyRecord> keys)
+    {
         w.WriteStartArray("apiKeys");
-        foreach (var k in snapshot.ApiKeys.Where(k => k.SiteId == p.SiteId))
+        foreach (var k in keys)
         {
             w.WriteStartObject();
             w.WriteString("keyId", k.KeyId);
+            w.WriteNumber("siteId", k.SiteId);
             w.WriteString("name", k.Name);
             w.WriteString("roles", Roles.Format(k.Roles));
             w.WriteBoolean("revoked", k.Disabled);
@@ -210,7 +218,6 @@ internal sealed class AdminCli
             w.WriteEndObject();
         }
         w.WriteEndArray();
-        w.WriteEndObject();
     }
 
     // ------------------------------------------------------------------ apikey
@@ -254,22 +261,7 @@ internal sealed class AdminCli
                 .Where(k => parse.GetValue(siteFilter) is not { } s || k.SiteId == s).ToList();
             if (parse.GetValue(_json))
             {
-                await WriteJsonAsync(w =>
-                {
-                    w.WriteStartArray("apiKeys");
-                    foreach (var k in keys)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("keyId", k.KeyId);
-                        w.WriteNumber("siteId", k.SiteId);
-                        w.WriteString("name", k.Name);
-                        w.WriteString("roles", Roles.Format(k.Roles));
-                        w.WriteBoolean("revoked", k.Disabled);
-                        w.WriteString("created", k.Created.ToString("O", CultureInfo.InvariantCulture));
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                });
+                await WriteJsonAsync(w => WriteApiKeys(w, keys));
                 return 0;
             }
             foreach (var k in keys)

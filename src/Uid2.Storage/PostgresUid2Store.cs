@@ -309,12 +309,6 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return count;
     }
 
-    public async Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        return await SecretColumns.CountBySealingKeyAsync(conn, null, ct).ConfigureAwait(false);
-    }
-
     // ---------------------------------------------------------------- reads
 
     public async Task<long> GetVersionAsync(CancellationToken ct = default)

@@ -685,12 +685,6 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         return count;
     }
 
-    public async Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        return await SecretColumns.CountBySealingKeyAsync(conn, null, ct).ConfigureAwait(false);
-    }
-
     // ---------------------------------------------------------------- leader lock
 
     /// <summary>In-memory stores: lock names held in this process, per database.</summary>

@@ -19,5 +19,9 @@ public interface IStoreSecretSealing
     Task<int> ResealAsync(CancellationToken ct = default);
 
     /// <summary>How many stored secrets each key-encryption key id sealed (<c>clear</c>: not sealed). Never a value.</summary>
-    Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default);
+    async Task<IReadOnlyDictionary<string, int>> CountSecretsBySealingKeyAsync(CancellationToken ct = default)
+    {
+        await using var conn = await ((IStoreConnections)this).OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await SecretColumns.CountBySealingKeyAsync(conn, null, ct).ConfigureAwait(false);
+    }
 }
