@@ -514,7 +514,60 @@ internal sealed class AdminCli
             var identityScope = string.Equals(parse.GetValue(scope), "euid", StringComparison.OrdinalIgnoreCase) ? IdentityScope.Euid : IdentityScope.Uid2;
             return AddOptOutAsync(parse, given[0].Kind, given[0].Value!, identityScope, ct);
         });
-        return new Command("optout", "Manage opt-outs.") { add };
+
+        var rawUid = new Option<string>("--raw-uid") { Description = "A raw UID2 (base64), as identity map or a DSP sees it." };
+        var lookup = new Command("lookup", "Is one identity opted out, and since when (exactly one of --email, --email-hash, --phone, --phone-hash, --raw-uid)?")
+        {
+            email, emailHash, phone, phoneHash, rawUid,
+        };
+        lookup.SetAction(async (parse, ct) =>
+        {
+            var given = new (DiiKind? Kind, string? Value)[]
+            {
+                (DiiKind.Email, parse.GetValue(email)), (DiiKind.EmailHash, parse.GetValue(emailHash)),
+                (DiiKind.Phone, parse.GetValue(phone)), (DiiKind.PhoneHash, parse.GetValue(phoneHash)), (null, parse.GetValue(rawUid)),
+            }.Where(g => g.Value is not null).ToArray();
+            if (given.Length != 1) throw new CliException("Give exactly one of --email, --email-hash, --phone, --phone-hash, --raw-uid.");
+            await using var store = await OpenAsync(parse, ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: true, ct);
+            Func<OptOutRecord, bool> match;
+            if (given[0].Kind is { } kind)
+            {
+                if (!IdentityInputParser.TryParse(kind, given[0].Value, out var input)) throw new CliException($"Invalid {kind.ParameterName()}.");
+                var salts = snapshot.Salts ?? throw new CliException("The store has no salts.");
+                var flh = new IdentityDeriver(salts, IdentityScope.Uid2).FirstLevelHash(input);
+                match = o => o.FirstLevelHash.AsSpan().SequenceEqual(flh);
+            }
+            else
+            {
+                var raw = new byte[40];
+                if (!Convert.TryFromBase64String(given[0].Value!, raw, out var n) || n is not (32 or 33))
+                    throw new CliException("Invalid --raw-uid: expected the base64 of a 32- or 33-byte raw UID2.");
+                var tail = raw.AsSpan(n - 32, 32).ToArray();
+                match = o => o.AdvertisingId.Length >= 32 && o.AdvertisingId.AsSpan(o.AdvertisingId.Length - 32).SequenceEqual(tail);
+            }
+            var found = snapshot.OptOuts.Where(match).MaxBy(o => o.Timestamp);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteBoolean("optedOut", found is not null);
+                    if (found is not null) w.WriteNumber("since", found.Timestamp.ToUnixTimeMilliseconds());
+                });
+            else
+                await _out.WriteLineAsync(found is null ? "Not opted out." : $"Opted out since {found.Timestamp:u} (opt-out #{found.Id}).");
+            return 0;
+        });
+
+        var count = new Command("count", "How many identities are opted out.");
+        count.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var n = (await store.LoadOptOutsAfterAsync(0, ct)).Count;
+            if (parse.GetValue(_json)) await WriteJsonAsync(w => w.WriteNumber("count", n));
+            else await _out.WriteLineAsync($"{n} opted-out identities.");
+            return 0;
+        });
+        return new Command("optout", "Manage opt-outs.") { add, lookup, count };
     }
 
     private async Task<int> AddOptOutAsync(ParseResult parse, DiiKind kind, string value, IdentityScope scope, CancellationToken ct)

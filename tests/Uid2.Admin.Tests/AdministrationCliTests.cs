@@ -89,3 +89,33 @@ public sealed class AdministrationCliTests : CliTestBase
             Assert.DoesNotContain(secretText, audit.Out);
     }
 }
+
+/// <summary>Issue "Operate it for real": opt-outs looked up by email, phone, hash or raw UID2, and counted.</summary>
+public sealed class OptOutLookupCliTests : CliTestBase
+{
+    [Fact]
+    public async Task An_opt_out_is_found_by_its_email_its_hash_and_its_raw_uid_and_counted()
+    {
+        var added = await RunAsync("optout", "add", "--email", "Look.Up@example.com", "--json");
+        Assert.Equal(0, added.ExitCode);
+        var json = JsonDocument.Parse(added.Out).RootElement;
+        var since = json.GetProperty("timestamp").GetInt64();
+        var rawUid = json.GetProperty("advertisingId").GetString()!;
+        var hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData("look.up@example.com"u8));
+
+        foreach (var args in new[] { new[] { "--email", "look.up@example.com" }, ["--email-hash", hash], ["--raw-uid", rawUid] })
+        {
+            var found = await RunAsync(["optout", "lookup", .. args, "--json"]);
+            Assert.Equal(0, found.ExitCode);
+            var result = JsonDocument.Parse(found.Out).RootElement;
+            Assert.True(result.GetProperty("optedOut").GetBoolean(), string.Join(' ', args));
+            Assert.Equal(since, result.GetProperty("since").GetInt64());
+        }
+        var other = await RunAsync("optout", "lookup", "--phone", "+15550000000");
+        Assert.Equal("Not opted out.", other.Out.Trim());
+        Assert.Equal(1, (await RunAsync("optout", "lookup", "--raw-uid", "bm90IGEgdWlk")).ExitCode);
+
+        await RunAsync("optout", "add", "--phone", "+15550000000");
+        Assert.Equal(2, JsonDocument.Parse((await RunAsync("optout", "count", "--json")).Out).RootElement.GetProperty("count").GetInt32());
+    }
+}
