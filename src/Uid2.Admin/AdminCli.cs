@@ -56,8 +56,8 @@ internal sealed class AdminCli
         Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
         {
             _connectionString, _saltBuckets, _json, _kekFile,
-            BuildInit(), BuildParticipant(), BuildApiKey(), BuildKeys(), BuildSalts(), BuildOptOut(), BuildClientSide(), BuildSite(), BuildKek(),
-            BuildAudit(),
+            BuildInit(), BuildParticipant(), BuildApiKey(), BuildSecret(), BuildKeys(), BuildKeyset(), BuildSalts(), BuildOptOut(), BuildClientSide(),
+            BuildSite(), BuildKek(), BuildAudit(), BuildBackup(), BuildAdminCredentials(),
         };
     }
 
@@ -154,34 +154,30 @@ internal sealed class AdminCli
         Command Toggle(string verb, bool enabled)
         {
             var cmd = new Command(verb, $"{(enabled ? "Enable" : "Disable")} a participant: {(enabled ? "its API keys work again" : "every API key of it answers 401")}.") { siteOnly };
-            cmd.SetAction((parse, ct) => AuditedAsync(parse, "participant." + verb, $"site {parse.GetValue(siteOnly)}", ct, async store =>
+            cmd.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
             {
-                if (!await Admin(store).SetParticipantEnabledAsync(parse.GetValue(siteOnly), enabled, ct))
-                    throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
-                await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} {verb}d.");
+                await service.SetParticipantEnabledAsync(Actor, parse.GetValue(siteOnly), enabled, ct);
+                await Report(parse, $"Participant {parse.GetValue(siteOnly)} {verb}d.", w => { w.WriteNumber("siteId", parse.GetValue(siteOnly)); w.WriteBoolean("enabled", enabled); });
             }));
             return cmd;
         }
 
         var rolesOnly = new Option<string>("--roles") { Description = "Comma-separated roles: " + string.Join(",", ValidRoleNames), Required = true };
         var setRoles = new Command("set-roles", "Replace a participant's roles (and those of its API keys).") { siteOnly, rolesOnly };
-        setRoles.SetAction((parse, ct) => AuditedAsync(parse, "participant.set-roles", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        setRoles.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
             var r = ParseRoles(parse.GetValue(rolesOnly)!);
-            if (!await Admin(store).SetParticipantRolesAsync(parse.GetValue(siteOnly), r, ct))
-                throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
-            await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} now has roles {Roles.Format(r)}.");
+            await service.SetParticipantRolesAsync(Actor, parse.GetValue(siteOnly), r, ct);
+            await Report(parse, $"Participant {parse.GetValue(siteOnly)} now has roles {Roles.Format(r)}.",
+                w => { w.WriteNumber("siteId", parse.GetValue(siteOnly)); w.WriteString("roles", Roles.Format(r)); });
         }));
 
         var nameOnly = new Option<string>("--name") { Description = "The new name.", Required = true };
         var setName = new Command("set-name", "Rename a participant.") { siteOnly, nameOnly };
-        setName.SetAction((parse, ct) => AuditedAsync(parse, "participant.set-name", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        setName.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
-            var n = parse.GetValue(nameOnly)!.Trim();
-            if (n.Length == 0) throw new CliException("--name must not be empty.");
-            if (!await Admin(store).SetParticipantNameAsync(parse.GetValue(siteOnly), n, ct))
-                throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
-            await _out.WriteLineAsync($"Participant {parse.GetValue(siteOnly)} renamed.");
+            await service.SetParticipantNameAsync(Actor, parse.GetValue(siteOnly), parse.GetValue(nameOnly)!, ct);
+            await Report(parse, $"Participant {parse.GetValue(siteOnly)} renamed.", w => w.WriteNumber("siteId", parse.GetValue(siteOnly)));
         }));
 
         return new Command("participant", "Manage participants (publishers, advertisers, DSPs…).")
@@ -215,6 +211,8 @@ internal sealed class AdminCli
             w.WriteString("roles", Roles.Format(k.Roles));
             w.WriteBoolean("revoked", k.Disabled);
             w.WriteString("created", k.Created.ToString("O", CultureInfo.InvariantCulture));
+            if (k.PreviousSecretExpires is { } until)
+                w.WriteString("previousSecretAcceptedUntil", until.ToString("O", CultureInfo.InvariantCulture));
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -231,25 +229,19 @@ internal sealed class AdminCli
         {
             siteId, roles, name,
         };
-        issue.SetAction((parse, ct) => AuditedAsync(parse, "apikey.issue", $"site {parse.GetValue(siteId)}", ct, async store =>
+        issue.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
             var site = parse.GetValue(siteId);
-            var participant = await store.GetParticipantAsync(site, ct) ?? throw new CliException($"No participant with site id {site}.");
-            var keyRoles = parse.GetValue(roles) is { } r ? ParseRoles(r) : participant.Roles;
-            var generated = ApiKeys.Generate(site);
-            var secret = ApiKeys.GenerateClientSecret();
-            await store.AddApiKeyAsync(new ApiKeyRecord(generated.KeyId, generated.KeyHash, generated.KeySalt, site,
-                parse.GetValue(name)?.Trim() is { Length: > 0 } n ? n : participant.Name, keyRoles, secret, Disabled: false, NowMs()), ct);
+            var key = await service.IssueApiKeyAsync(Actor, site, parse.GetValue(roles) is { } r ? ParseRoles(r) : null, parse.GetValue(name), ct);
             if (parse.GetValue(_json))
-                await WriteJsonAsync(w => { w.WriteString("keyId", generated.KeyId); w.WriteString("apiKey", generated.Key); w.WriteString("secret", secret); });
+                await WriteJsonAsync(w => { w.WriteString("keyId", key.KeyId); w.WriteString("apiKey", key.ApiKey); w.WriteString("secret", key.ClientSecret); });
             else
             {
-                await _out.WriteLineAsync($"Issued API key {generated.KeyId} for site {site} with roles {Roles.Format(keyRoles)}.");
-                await _out.WriteLineAsync($"  API key:       {generated.Key}");
-                await _out.WriteLineAsync($"  Client secret: {secret}");
+                await _out.WriteLineAsync($"Issued API key {key.KeyId} for site {site} with roles {Roles.Format(key.Roles)}.");
+                await _out.WriteLineAsync($"  API key:       {key.ApiKey}");
+                await _out.WriteLineAsync($"  Client secret: {key.ClientSecret}");
                 await _out.WriteLineAsync("Store them now: only the key's hash is kept, so it cannot be shown again.");
             }
-            return generated.KeyId;
         }));
 
         var siteFilter = new Option<int?>("--site-id") { Description = "Only this participant's keys." };
@@ -274,11 +266,10 @@ internal sealed class AdminCli
         {
             keyId,
         };
-        revoke.SetAction((parse, ct) => AuditedAsync(parse, "apikey.revoke", $"api key {parse.GetValue(keyId)}", ct, async store =>
+        revoke.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
-            if (!await Admin(store).SetApiKeyDisabledAsync(parse.GetValue(keyId)!, true, ct))
-                throw new CliException($"No API key with key id {parse.GetValue(keyId)}.");
-            await _out.WriteLineAsync($"Revoked API key {parse.GetValue(keyId)}.");
+            await service.RevokeApiKeyAsync(Actor, parse.GetValue(keyId)!, ct);
+            await Report(parse, $"Revoked API key {parse.GetValue(keyId)}.", w => { w.WriteString("keyId", parse.GetValue(keyId)); w.WriteBoolean("revoked", true); });
         }));
 
         return new Command("apikey", "Manage API keys: a participant may hold several.") { issue, list, revoke };
@@ -319,6 +310,141 @@ internal sealed class AdminCli
         return new Command("audit", "The audit log of administrative actions.") { list };
     }
 
+    private AdminService Service(IUid2Store store) => new(store, _time);
+
+    /// <summary>Opens the store and runs an action of <see cref="AdminService"/> (which records it in the audit log).</summary>
+    private async Task<int> WithServiceAsync(ParseResult parse, CancellationToken ct, Func<AdminService, Task> action, bool initialize = false)
+    {
+        await using var store = await OpenAsync(parse, ct);
+        if (initialize) await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
+        await action(Service(store));
+        return 0;
+    }
+
+    // ------------------------------------------------------------------ admin credentials
+
+    private Command BuildAdminCredentials()
+    {
+        var name = new Option<string>("--name") { Description = "Who the credential is for (shown in the audit log as admin:<name>).", Required = true };
+        var create = new Command("create",
+            "Create an admin credential (the ADMIN role) for the admin page /admin and the JSON API /admin/api; printed once, stored hashed.") { name };
+        create.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
+        {
+            var key = await service.CreateAdminCredentialAsync(Actor, parse.GetValue(name)!, ct);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => { w.WriteString("keyId", key.KeyId); w.WriteString("adminKey", key.ApiKey); });
+            else
+            {
+                await _out.WriteLineAsync($"Created admin credential {key.KeyId} for {parse.GetValue(name)!.Trim()}.");
+                await _out.WriteLineAsync($"  Admin key: {key.ApiKey}");
+                await _out.WriteLineAsync("Sign in at /admin with it (or send it as 'Authorization: Bearer …' to /admin/api). It is not shown again.");
+            }
+        }));
+
+        var list = new Command("list", "List admin credentials by key id (never the key).");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var keys = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).ApiKeys.Where(k => (k.Roles & Role.Admin) != 0).ToList();
+            if (parse.GetValue(_json)) await WriteJsonAsync(w => WriteApiKeys(w, keys));
+            else
+                foreach (var k in keys)
+                    await _out.WriteLineAsync($"{k.KeyId,-24}  {(k.Disabled ? "revoked" : "active ")}  created {k.Created:u}  {k.Name}");
+            return 0;
+        });
+
+        var keyId = new Option<string>("--key-id") { Description = "The admin credential's key id.", Required = true };
+        var revoke = new Command("revoke", "Revoke an admin credential: its sessions end at their next request.") { keyId };
+        revoke.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
+        {
+            await service.RevokeApiKeyAsync(Actor, parse.GetValue(keyId)!, ct);
+            await Report(parse, $"Revoked admin credential {parse.GetValue(keyId)}.", w => w.WriteString("keyId", parse.GetValue(keyId)));
+        }));
+        return new Command("admin", "Admin credentials for the admin page and /admin/api.") { create, list, revoke };
+    }
+
+    // ------------------------------------------------------------------ backup
+
+    private Command BuildBackup()
+    {
+        var output = new Option<string>("--out") { Description = "The backup file to write (refuses to overwrite; created 0600).", Required = true };
+        var create = new Command("create",
+            "Write a consistent, sealed backup of the whole state (participants, API keys, client secrets, keys, salts, CSTG, opt-outs). " +
+            "Restoring it needs the same key-encryption key: back that up separately.")
+        {
+            output,
+        };
+        create.SetAction((parse, ct) => AuditedAsync(parse, "backup.create", "store", ct, async store =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(output)!);
+            if (File.Exists(path)) throw new CliException($"{path} exists: choose a new file name.");
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            BackupSummary summary;
+            try
+            {
+                await using var file = new FileStream(path, options);
+                summary = await StoreBackup.WriteAsync(store, ResolveKek(parse), file, _time, ct);
+                file.Flush(flushToDisk: true);
+            }
+            catch
+            {
+                File.Delete(path);
+                throw;
+            }
+            await ReportBackup(parse, $"Backed up to {path}", summary);
+            return Describe(summary);
+        }));
+
+        var file = new Option<string>("--file") { Description = "The backup file.", Required = true };
+        var verify = new Command("verify", "Read a backup through and check it can be restored here (seal, order, completeness); writes nothing.") { file };
+        verify.SetAction(async (parse, ct) =>
+        {
+            await using var stream = OpenBackup(parse.GetValue(file)!);
+            var summary = await StoreBackup.VerifyAsync(stream, ResolveKek(parse), ct);
+            await ReportBackup(parse, "The backup is complete and can be opened with the configured key-encryption key", summary);
+            return 0;
+        });
+
+        var restore = new Command("restore",
+            "Restore a backup into a new, empty store (the --connection-string one; SQLite or PostgreSQL, whichever the backup came from).") { file };
+        restore.SetAction((parse, ct) => AuditedAsync(parse, "backup.restore", "store", ct, async store =>
+        {
+            await using var stream = OpenBackup(parse.GetValue(file)!);
+            var summary = await StoreBackup.RestoreAsync(store, stream, ResolveKek(parse), ct);
+            await ReportBackup(parse, "Restored the backup", summary);
+            return $"backup of {summary.Created:O}: " + Describe(summary);
+        }));
+        return new Command("backup", "Back up and restore the operator's whole state.") { create, verify, restore };
+    }
+
+    private static FileStream OpenBackup(string path)
+    {
+        try
+        {
+            return new FileStream(Path.GetFullPath(path), FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"Cannot read {path}: {ex.Message}");
+        }
+    }
+
+    private static string Describe(BackupSummary s) =>
+        $"{s.Participants} participants, {s.ApiKeys} API keys, {s.Keys} keys, {s.SaltBuckets} salt buckets, {s.ClientSideKeypairs} CSTG key pairs, {s.OptOuts} opt-outs";
+
+    private Task ReportBackup(ParseResult parse, string what, BackupSummary s) =>
+        Report(parse, $"{what} ({Describe(s)}; taken {s.Created:u}).", w =>
+        {
+            w.WriteNumber("created", s.Created.ToUnixTimeMilliseconds());
+            w.WriteNumber("participants", s.Participants);
+            w.WriteNumber("apiKeys", s.ApiKeys);
+            w.WriteNumber("keys", s.Keys);
+            w.WriteNumber("saltBuckets", s.SaltBuckets);
+            w.WriteNumber("clientSideKeypairs", s.ClientSideKeypairs);
+            w.WriteNumber("optOuts", s.OptOuts);
+        });
+
     private static IStoreAdministration Admin(IUid2Store store) =>
         store as IStoreAdministration ?? throw new CliException("This store does not support administration.");
 
@@ -338,7 +464,7 @@ internal sealed class AdminCli
             await Admin(store).AppendAuditAsync(Actor, action, detail is null ? target : $"{target} ({detail})", "ok", NowMs(), ct);
             return 0;
         }
-        catch (Exception ex) when (ex is CliException or StoreConflictException)
+        catch (Exception ex) when (ex is CliException or StoreConflictException or AdminException or BackupException)
         {
             await Admin(store).AppendAuditAsync(Actor, action, target, "refused: " + Program.OneLine(ex.Message), NowMs(), ct);
             throw;
@@ -346,7 +472,7 @@ internal sealed class AdminCli
     }
 
     private static readonly string[] ValidRoleNames =
-        Enum.GetValues<Role>().Where(r => r != Role.None).Select(r => Roles.Format(r).ToLowerInvariant()).ToArray();
+        Enum.GetValues<Role>().Where(r => r is not Role.None and not Role.Admin).Select(r => Roles.Format(r).ToLowerInvariant()).ToArray();
 
     internal static Role ParseRoles(string text)
     {
@@ -364,43 +490,26 @@ internal sealed class AdminCli
 
     private async Task<int> CreateParticipantAsync(ParseResult parse, string name, int siteId, string rolesText, CancellationToken ct)
     {
-        name = name.Trim();
-        if (name.Length == 0) throw new CliException("--name must not be empty.");
-        if (siteId <= 0) throw new CliException($"Invalid site id {siteId}: site ids are positive.");
-        if (siteId == ReservedSites.FallbackPublisher)
-            throw new CliException($"Site id {siteId} is reserved for the fallback publisher keys.");
         var roles = ParseRoles(rolesText);
-
         await using var store = await OpenAsync(parse, ct);
         await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
-        if (await store.GetParticipantAsync(siteId, ct) is { } existing)
-            throw new CliException($"A participant with site id {siteId} already exists ('{existing.Name}').");
-
-        var now = NowMs();
-        var apiKey = ApiKeys.Generate(siteId);
-        var secret = ApiKeys.GenerateClientSecret();
-        await store.CreateParticipantAsync(
-            new Participant(siteId, name, roles, Enabled: true, now),
-            new ApiKeyRecord(apiKey.KeyId, apiKey.KeyHash, apiKey.KeySalt, siteId, name, roles, secret, Disabled: false, now),
-            ct);
-        var keys = await KeyMaintenance.EnsureActiveKeysAsync(store, [siteId], _time, new KeyPolicy(), ct);
-        await Admin(store).AppendAuditAsync(Actor, "participant.create", $"site {siteId} (api key {apiKey.KeyId}, roles {Roles.Format(roles)})", "ok", now, ct);
+        var (participant, key, siteKey) = await Service(store).CreateParticipantAsync(Actor, name, siteId, roles, ct);
 
         if (parse.GetValue(_json))
         {
             await WriteJsonAsync(w =>
             {
                 w.WriteNumber("siteId", siteId);
-                w.WriteString("apiKey", apiKey.Key);
-                w.WriteString("secret", secret);
+                w.WriteString("keyId", key.KeyId);
+                w.WriteString("apiKey", key.ApiKey);
+                w.WriteString("secret", key.ClientSecret);
             });
         }
         else
         {
-            var siteKey = keys.FirstOrDefault(k => k.SiteId == siteId);
-            await _out.WriteLineAsync($"Created participant '{name}' (site {siteId}) with roles {Roles.Format(roles)}.");
-            await _out.WriteLineAsync($"  API key:       {apiKey.Key}");
-            await _out.WriteLineAsync($"  Client secret: {secret}");
+            await _out.WriteLineAsync($"Created participant '{participant.Name}' (site {siteId}) with roles {Roles.Format(roles)}.");
+            await _out.WriteLineAsync($"  API key:       {key.ApiKey}");
+            await _out.WriteLineAsync($"  Client secret: {key.ClientSecret}");
             if (siteKey is not null)
                 await _out.WriteLineAsync($"  Site key:      id {siteKey.Id}, active {siteKey.Activates:u} to {siteKey.Expires:u}");
             await _out.WriteLineAsync("Store the API key now: only its hash is kept, so it cannot be shown again.");
@@ -408,48 +517,250 @@ internal sealed class AdminCli
         return 0;
     }
 
-    // ------------------------------------------------------------------ keys
+    // ------------------------------------------------------------------ secret
+
+    private Command BuildSecret()
+    {
+        var keyId = new Option<string>("--key-id") { Description = "The API key whose client secret to rotate (its key id).", Required = true };
+        var overlap = new Option<string>("--overlap")
+        {
+            Description = "How long the current secret stays accepted besides the new one, e.g. 7d, 36h, 90m, 0 (default 7d, at most 90d).",
+            DefaultValueFactory = _ => "7d",
+        };
+        var rotate = new Command("rotate",
+            "Give an API key a new client secret (printed once); the current one keeps working until the overlap ends, so the publisher can roll without downtime.")
+        {
+            keyId, overlap,
+        };
+        rotate.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
+        {
+            var rotated = await service.RotateClientSecretAsync(Actor, parse.GetValue(keyId)!, ParseDuration(parse.GetValue(overlap)!, "--overlap"), ct);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteString("keyId", rotated.KeyId);
+                    w.WriteString("secret", rotated.ClientSecret);
+                    w.WriteString("previousAcceptedUntil", rotated.PreviousAcceptedUntil.ToString("O", CultureInfo.InvariantCulture));
+                });
+            else
+            {
+                await _out.WriteLineAsync($"Rotated the client secret of API key {rotated.KeyId}.");
+                await _out.WriteLineAsync($"  New client secret: {rotated.ClientSecret}");
+                await _out.WriteLineAsync($"The previous secret is accepted until {rotated.PreviousAcceptedUntil:u}. Store the new one now: it is not shown again.");
+            }
+        }));
+        return new Command("secret", "Client secrets (the v2 envelope keys of API keys).") { rotate };
+    }
+
+    /// <summary>A duration as <c>7d</c>, <c>36h</c>, <c>90m</c>, <c>30s</c> or <c>0</c>.</summary>
+    internal static TimeSpan ParseDuration(string text, string option)
+    {
+        text = text.Trim();
+        if (text == "0") return TimeSpan.Zero;
+        if (text.Length >= 2 && double.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.Float, CultureInfo.InvariantCulture, out var n)
+            && n >= 0 && n < 1e6)
+        {
+            switch (char.ToLowerInvariant(text[^1]))
+            {
+                case 'd': return TimeSpan.FromDays(n);
+                case 'h': return TimeSpan.FromHours(n);
+                case 'm': return TimeSpan.FromMinutes(n);
+                case 's': return TimeSpan.FromSeconds(n);
+            }
+        }
+        throw new CliException($"Invalid {option} '{text}': use a number with d, h, m or s (7d, 36h, 90m) or 0.");
+    }
+
+    // ------------------------------------------------------------------ key, keyset
 
     private Command BuildKeys()
     {
         var ensure = new Command("ensure",
             "Add missing and successor encryption keys for the master, refresh and fallback keysets and every generator participant.");
-        ensure.SetAction(async (parse, ct) =>
+        ensure.SetAction((parse, ct) => AuditedAsync(parse, "key.ensure", "all keysets", ct, async store =>
         {
-            await using var store = await OpenAsync(parse, ct);
             await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
             var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
-            var sites = snapshot.Participants.Where(p => p.Enabled && (p.Roles & Role.Generator) != 0).Select(p => p.SiteId);
+            var sites = snapshot.Participants.Where(p => p.Enabled && (p.Roles & (Role.Generator | Role.Sharer)) != 0).Select(p => p.SiteId)
+                .Concat((snapshot.ClientSideKeypairs ?? []).Select(c => c.SiteId));
             var added = await KeyMaintenance.EnsureActiveKeysAsync(store, sites, _time, new KeyPolicy(), ct);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => WriteKeys(w, "added", added, NowMs()));
+            else if (added.Count == 0)
+                await _out.WriteLineAsync("All keysets have an active key and a successor in time; nothing to do.");
+            else
+                foreach (var k in added)
+                    await _out.WriteLineAsync($"Added key {k.Id} for site {k.SiteId}: active {k.Activates:u} to {k.Expires:u}.");
+            return added.Count == 0 ? null : "added " + string.Join(",", added.Select(k => k.Id));
+        }));
+
+        var siteFilter = new Option<int?>("--site-id") { Description = "Only this keyset's keys (site id; -1 master, -2 refresh, 2 fallback publisher)." };
+        var all = new Option<bool>("--all") { Description = "Include expired keys." };
+        var list = new Command("list", "List encryption keys: id, keyset, created, active from/to, state (never key material).") { siteFilter, all };
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var now = NowMs();
+            var keys = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).Keys
+                .Where(k => parse.GetValue(siteFilter) is not { } s || k.SiteId == s)
+                .Where(k => parse.GetValue(all) || k.Expires > now).ToList();
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w => WriteKeys(w, "keys", keys, now));
+                return 0;
+            }
+            foreach (var k in keys)
+                await _out.WriteLineAsync($"{k.Id,6}  {KeysetName(k.SiteId),-22}  {KeyState(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Age(now - k.Created)}");
+            return 0;
+        });
+
+        var site = new Option<int>("--site-id") { Description = "The keyset (site id; -1 master, -2 refresh, 2 fallback publisher).", Required = true };
+        var rotate = new Command("rotate",
+            "Add a key to a keyset that is active at once: new tokens use it as soon as the operators read it (at once on PostgreSQL).") { site };
+        rotate.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
+        {
+            var k = await service.RotateKeyAsync(Actor, parse.GetValue(site), ct);
+            await Report(parse, $"Added key {k.Id} for {KeysetName(k.SiteId)}: active {k.Activates:u} to {k.Expires:u}.",
+                w => WriteKeys(w, "added", [k], NowMs()));
+        }));
+
+        var keyId = new Option<int>("--key-id") { Description = "The key's id.", Required = true };
+        var revoke = new Option<bool>("--revoke")
+        {
+            Description = "Also delete the key (it may have leaked): the key endpoints stop sharing it and every token encrypted with it stops decrypting.",
+        };
+        var retire = new Command("retire",
+            "Retire a key now: it expires (no new token uses it; tokens already issued keep decrypting until they expire) and its keyset gets a new active key.")
+        {
+            keyId, revoke,
+        };
+        retire.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
+        {
+            var added = await service.RetireKeyAsync(Actor, parse.GetValue(keyId), parse.GetValue(revoke), ct);
+            await Report(parse, $"{(parse.GetValue(revoke) ? "Revoked" : "Retired")} key {parse.GetValue(keyId)}." +
+                                (added.Count == 0 ? "" : $" Added key {string.Join(", ", added.Select(k => k.Id))}."),
+                w => { w.WriteNumber("retired", parse.GetValue(keyId)); WriteKeys(w, "added", added, NowMs()); });
+        }));
+
+        var cmd = new Command("key", "Manage encryption keys.") { ensure, list, rotate, retire };
+        cmd.Aliases.Add("keys");
+        return cmd;
+    }
+
+    private Command BuildKeyset()
+    {
+        var list = new Command("list", "List keysets as the operators share them: keyset id, owner, keys, active key.");
+        list.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var now = NowMs();
+            var sets = snapshot.Keys.GroupBy(k => k.SiteId).OrderBy(g => g.Key).ToList();
             if (parse.GetValue(_json))
             {
                 await WriteJsonAsync(w =>
                 {
-                    w.WriteStartArray("added");
-                    foreach (var k in added)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("id", k.Id);
-                        w.WriteNumber("siteId", k.SiteId);
-                        w.WriteNumber("activates", k.Activates.ToUnixTimeMilliseconds());
-                        w.WriteNumber("expires", k.Expires.ToUnixTimeMilliseconds());
-                        w.WriteEndObject();
-                    }
+                    w.WriteStartArray("keysets");
+                    foreach (var g in sets) WriteKeyset(w, g.Key, g.ToList(), snapshot, now, withKeys: false);
                     w.WriteEndArray();
                 });
+                return 0;
             }
-            else if (added.Count == 0)
+            foreach (var g in sets)
             {
-                await _out.WriteLineAsync("All keysets have an active key and a successor in time; nothing to do.");
-            }
-            else
-            {
-                foreach (var k in added)
-                    await _out.WriteLineAsync($"Added key {k.Id} for site {k.SiteId}: active {k.Activates:u} to {k.Expires:u}.");
+                var active = ActiveKey(g, now);
+                await _out.WriteLineAsync($"{KeysetId(g.Key),8}  {KeysetName(g.Key),-22}  {OwnerName(g.Key, snapshot),-24}  {g.Count(k => k.Expires > now)} key(s)  " +
+                                          $"active key {(active is null ? "none" : active.Id.ToString(CultureInfo.InvariantCulture))}");
             }
             return 0;
         });
-        return new Command("keys", "Manage encryption keys.") { ensure };
+
+        var keysetId = new Option<int>("--keyset-id") { Description = "The keyset id (a site id; 9999999 or -1 for master, -2 refresh).", Required = true };
+        var show = new Command("show", "Show one keyset: owner, who it is shared with, its keys.") { keysetId };
+        show.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var site = parse.GetValue(keysetId) == MasterKeysetId ? ReservedSites.Master : parse.GetValue(keysetId);
+            var keys = snapshot.Keys.Where(k => k.SiteId == site).ToList();
+            if (keys.Count == 0) throw new CliException($"No keyset with id {parse.GetValue(keysetId)}.");
+            var now = NowMs();
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w => { w.WritePropertyName("keyset"); WriteKeyset(w, site, keys, snapshot, now, withKeys: true); });
+                return 0;
+            }
+            await _out.WriteLineAsync($"Keyset {KeysetId(site)}: {KeysetName(site)}, owner {OwnerName(site, snapshot)}; shared with {SharedWith(site)}.");
+            foreach (var k in keys)
+                await _out.WriteLineAsync($"  key {k.Id,6}  {KeyState(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Age(now - k.Created)}");
+            return 0;
+        });
+        return new Command("keyset", "Keysets: the keys of one owner (a site, or master/refresh), shared as the key endpoints do.") { list, show };
+    }
+
+    /// <summary>The id the protocol reports for the master keyset.</summary>
+    private const int MasterKeysetId = 9_999_999;
+
+    private static int KeysetId(int siteId) => siteId == ReservedSites.Master ? MasterKeysetId : siteId;
+
+    private static string KeysetName(int siteId) => siteId switch
+    {
+        ReservedSites.Master => "master",
+        ReservedSites.Refresh => "refresh",
+        ReservedSites.FallbackPublisher => "fallback publisher",
+        _ => $"site {siteId}",
+    };
+
+    private static string SharedWith(int siteId) => siteId switch
+    {
+        ReservedSites.Master => "every DSP and sharer (outer layer of every token)",
+        ReservedSites.Refresh => "nobody (operator only)",
+        ReservedSites.FallbackPublisher => "every DSP and sharer",
+        _ => "its owner; DSPs and sharers receive it through the key endpoints",
+    };
+
+    private static string OwnerName(int siteId, StoreSnapshot snapshot) =>
+        siteId <= 0 || siteId == ReservedSites.FallbackPublisher ? "operator" : snapshot.Participants.FirstOrDefault(p => p.SiteId == siteId)?.Name ?? "(no participant)";
+
+    private static EncryptionKey? ActiveKey(IEnumerable<EncryptionKey> keys, DateTimeOffset now) =>
+        keys.Where(k => k.IsActiveAt(now)).MaxBy(k => (k.Activates, k.Id));
+
+    private static string KeyState(EncryptionKey k, DateTimeOffset now) => k.Expires <= now ? "expired" : k.Activates > now ? "pending" : "active";
+
+    internal static string Age(TimeSpan age) =>
+        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d" : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h" : $"{Math.Max(0, (int)age.TotalMinutes)}m";
+
+    private static void WriteKeys(Utf8JsonWriter w, string name, IEnumerable<EncryptionKey> keys, DateTimeOffset now)
+    {
+        w.WriteStartArray(name);
+        foreach (var k in keys)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("id", k.Id);
+            w.WriteNumber("siteId", k.SiteId);
+            w.WriteNumber("keysetId", KeysetId(k.SiteId));
+            w.WriteNumber("created", k.Created.ToUnixTimeMilliseconds());
+            w.WriteNumber("activates", k.Activates.ToUnixTimeMilliseconds());
+            w.WriteNumber("expires", k.Expires.ToUnixTimeMilliseconds());
+            w.WriteString("state", KeyState(k, now));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
+    private static void WriteKeyset(Utf8JsonWriter w, int siteId, IReadOnlyList<EncryptionKey> keys, StoreSnapshot snapshot, DateTimeOffset now, bool withKeys)
+    {
+        w.WriteStartObject();
+        w.WriteNumber("keysetId", KeysetId(siteId));
+        w.WriteNumber("siteId", siteId);
+        w.WriteString("name", KeysetName(siteId));
+        w.WriteString("owner", OwnerName(siteId, snapshot));
+        w.WriteString("sharedWith", SharedWith(siteId));
+        if (ActiveKey(keys, now) is { } active) w.WriteNumber("activeKeyId", active.Id);
+        else w.WriteNull("activeKeyId");
+        w.WriteNumber("keyCount", keys.Count(k => k.Expires > now));
+        if (withKeys) WriteKeys(w, "keys", keys, now);
+        w.WriteEndObject();
     }
 
     // ------------------------------------------------------------------ salts
@@ -465,26 +776,32 @@ internal sealed class AdminCli
         {
             fraction,
         };
-        rotate.SetAction(async (parse, ct) =>
+        rotate.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
-            var f = parse.GetValue(fraction);
-            if (double.IsNaN(f) || f < 0 || f > 1) throw new CliException("--fraction must be between 0 and 1.");
+            var changed = await service.RotateSaltsAsync(Actor, parse.GetValue(fraction), ct);
+            var total = (await service.SaltStatusAsync(ct))?.Buckets ?? 0;
+            await Report(parse, $"Rotated {changed} of {total} salt buckets.", w => { w.WriteNumber("rotated", changed); w.WriteNumber("buckets", total); });
+        }, initialize: true));
+
+        var status = new Command("status", "Salt buckets: how many, the oldest and newest rotation, and how many were rotated in the last year.");
+        status.SetAction(async (parse, ct) =>
+        {
             await using var store = await OpenAsync(parse, ct);
-            await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
-            var current = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).Salts
-                          ?? throw new CliException("The store has no salts.");
-            var nowMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-            var rotated = SaltSetFactory.Rotate(current, f, nowMs);
-            await store.SaveSaltsAsync(rotated, ct);
-            await Admin(store).AppendAuditAsync(Actor, "salts.rotate", $"fraction {f.ToString(CultureInfo.InvariantCulture)}", "ok", NowMs(), ct);
-            var changed = rotated.Buckets.Where((b, i) => b.CurrentSalt != current.Buckets[i].CurrentSalt).Count();
-            if (parse.GetValue(_json))
-                await WriteJsonAsync(w => { w.WriteNumber("rotated", changed); w.WriteNumber("buckets", rotated.Buckets.Count); });
-            else
-                await _out.WriteLineAsync($"Rotated {changed} of {rotated.Buckets.Count} salt buckets.");
+            var s = await Service(store).SaltStatusAsync(ct) ?? throw new CliException("The store has no salts.");
+            await Report(parse,
+                $"{s.Buckets} buckets; oldest rotation {s.Oldest:u}, newest {s.Newest:u}; {s.RotatedLastYear} rotated in the last 365 days.",
+                w =>
+                {
+                    w.WriteNumber("buckets", s.Buckets);
+                    w.WriteNumber("oldest", s.Oldest.ToUnixTimeMilliseconds());
+                    w.WriteNumber("newest", s.Newest.ToUnixTimeMilliseconds());
+                    w.WriteNumber("rotatedLastYear", s.RotatedLastYear);
+                });
             return 0;
         });
-        return new Command("salts", "Manage salts.") { rotate };
+        var cmd = new Command("salt", "Manage salts (the operator also rotates them on a schedule: Uid2:SaltRotation).") { rotate, status };
+        cmd.Aliases.Add("salts");
+        return cmd;
     }
 
     // ------------------------------------------------------------------ optout
@@ -529,32 +846,15 @@ internal sealed class AdminCli
             }.Where(g => g.Value is not null).ToArray();
             if (given.Length != 1) throw new CliException("Give exactly one of --email, --email-hash, --phone, --phone-hash, --raw-uid.");
             await using var store = await OpenAsync(parse, ct);
-            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: true, ct);
-            Func<OptOutRecord, bool> match;
-            if (given[0].Kind is { } kind)
-            {
-                if (!IdentityInputParser.TryParse(kind, given[0].Value, out var input)) throw new CliException($"Invalid {kind.ParameterName()}.");
-                var salts = snapshot.Salts ?? throw new CliException("The store has no salts.");
-                var flh = new IdentityDeriver(salts, IdentityScope.Uid2).FirstLevelHash(input);
-                match = o => o.FirstLevelHash.AsSpan().SequenceEqual(flh);
-            }
-            else
-            {
-                var raw = new byte[40];
-                if (!Convert.TryFromBase64String(given[0].Value!, raw, out var n) || n is not (32 or 33))
-                    throw new CliException("Invalid --raw-uid: expected the base64 of a 32- or 33-byte raw UID2.");
-                var tail = raw.AsSpan(n - 32, 32).ToArray();
-                match = o => o.AdvertisingId.Length >= 32 && o.AdvertisingId.AsSpan(o.AdvertisingId.Length - 32).SequenceEqual(tail);
-            }
-            var found = snapshot.OptOuts.Where(match).MaxBy(o => o.Timestamp);
+            var found = await Service(store).LookupOptOutAsync(given[0].Kind, given[0].Value, ct);
             if (parse.GetValue(_json))
                 await WriteJsonAsync(w =>
                 {
-                    w.WriteBoolean("optedOut", found is not null);
-                    if (found is not null) w.WriteNumber("since", found.Timestamp.ToUnixTimeMilliseconds());
+                    w.WriteBoolean("optedOut", found.OptedOut);
+                    if (found.Since is { } since) w.WriteNumber("since", since.ToUnixTimeMilliseconds());
                 });
             else
-                await _out.WriteLineAsync(found is null ? "Not opted out." : $"Opted out since {found.Timestamp:u} (opt-out #{found.Id}).");
+                await _out.WriteLineAsync(!found.OptedOut ? "Not opted out." : $"Opted out since {found.Since:u} (opt-out #{found.Id}).");
             return 0;
         });
 
@@ -570,47 +870,29 @@ internal sealed class AdminCli
         return new Command("optout", "Manage opt-outs.") { add, lookup, count };
     }
 
-    private async Task<int> AddOptOutAsync(ParseResult parse, DiiKind kind, string value, IdentityScope scope, CancellationToken ct)
-    {
-        if (!IdentityInputParser.TryParse(kind, value, out var input))
+    private Task<int> AddOptOutAsync(ParseResult parse, DiiKind kind, string value, IdentityScope scope, CancellationToken ct) =>
+        WithServiceAsync(parse, ct, async service =>
         {
-            throw new CliException(kind switch
+            var record = await service.AddOptOutAsync(Actor, kind, value, scope, ct);
+            var type = kind.ToIdentityType() == IdentityType.Phone ? "phone" : "email";
+            if (parse.GetValue(_json))
             {
-                DiiKind.Email => "Invalid email address.",
-                DiiKind.Phone => "Invalid phone number: expected E.164, '+' followed by 10 to 15 digits.",
-                DiiKind.EmailHash => "Invalid email hash: expected the SHA-256 of a normalized email as base64 (44 chars) or hex (64 chars).",
-                _ => "Invalid phone hash: expected the SHA-256 of an E.164 phone number as base64 (44 chars) or hex (64 chars).",
-            });
-        }
-
-        await using var store = await OpenAsync(parse, ct);
-        await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
-        var salts = (await store.LoadSnapshotAsync(includeOptOuts: false, ct)).Salts
-                    ?? throw new CliException("The store has no salts.");
-        var now = NowMs();
-        var derived = new IdentityDeriver(salts, scope).Derive(input, now);
-        var record = await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
-        await Admin(store).AppendAuditAsync(Actor, "optout.add", $"opt-out #{record.Id} ({kind.ToIdentityType().ToString().ToLowerInvariant()})", "ok", now, ct);
-
-        if (parse.GetValue(_json))
-        {
-            await WriteJsonAsync(w =>
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteNumber("id", record.Id);
+                    w.WriteString("type", type);
+                    w.WriteString("firstLevelHash", Convert.ToBase64String(record.FirstLevelHash));
+                    w.WriteString("advertisingId", Convert.ToBase64String(record.AdvertisingId));
+                    w.WriteNumber("timestamp", record.Timestamp.ToUnixTimeMilliseconds());
+                });
+            }
+            else
             {
-                w.WriteNumber("id", record.Id);
-                w.WriteString("type", derived.Type == IdentityType.Phone ? "phone" : "email");
-                w.WriteString("firstLevelHash", Convert.ToBase64String(record.FirstLevelHash));
-                w.WriteString("advertisingId", Convert.ToBase64String(record.AdvertisingId));
-                w.WriteNumber("timestamp", record.Timestamp.ToUnixTimeMilliseconds());
-            });
-        }
-        else
-        {
-            await _out.WriteLineAsync(
-                $"Opted out {(derived.Type == IdentityType.Phone ? "phone" : "email")} identity (opt-out #{record.Id.ToString(CultureInfo.InvariantCulture)}, " +
-                $"first-level hash {Convert.ToBase64String(record.FirstLevelHash)}) at {record.Timestamp:u}.");
-        }
-        return 0;
-    }
+                await _out.WriteLineAsync(
+                    $"Opted out {type} identity (opt-out #{record.Id.ToString(CultureInfo.InvariantCulture)}, " +
+                    $"first-level hash {Convert.ToBase64String(record.FirstLevelHash)}) at {record.Timestamp:u}.");
+            }
+        }, initialize: true);
 
     // ------------------------------------------------------------------ cstg
 
@@ -640,10 +922,10 @@ internal sealed class AdminCli
         return new Command("cstg", "Manage client-side token generation (CSTG) key pairs.") { create, disable, enable };
     }
 
-    private async Task<int> CreateClientSideKeypairAsync(ParseResult parse, int siteId, CancellationToken ct)
+    private Task<int> CreateClientSideKeypairAsync(ParseResult parse, int siteId, CancellationToken ct) =>
+        AuditedAsync(parse, "cstg.create", $"site {siteId}", ct, async store =>
     {
         if (siteId <= 0) throw new CliException($"Invalid site id {siteId}: site ids are positive.");
-        await using var store = await OpenAsync(parse, ct);
         await StoreBootstrapper.EnsureInitializedAsync(store, _time, SaltBuckets(parse), ct);
         if (await store.GetParticipantAsync(siteId, ct) is null)
             throw new CliException($"No participant with site id {siteId}: create it first with 'uid2-admin participant create'.");
@@ -672,20 +954,19 @@ internal sealed class AdminCli
                 ? $"The site has no domain names yet: set them with 'uid2-admin site domains --site-id {siteId} --set example.com'."
                 : $"Allowed domains: {string.Join(", ", domains)}.");
         }
-        return 0;
-    }
+        return $"subscription {keypair.SubscriptionId}";
+    });
 
-    private async Task<int> SetClientSideKeypairDisabledAsync(ParseResult parse, string subscriptionId, bool disabled, CancellationToken ct)
+    private Task<int> SetClientSideKeypairDisabledAsync(ParseResult parse, string subscriptionId, bool disabled, CancellationToken ct) =>
+        AuditedAsync(parse, disabled ? "cstg.disable" : "cstg.enable", $"subscription {subscriptionId.Trim()}", ct, async store =>
     {
-        await using var store = await OpenAsync(parse, ct);
         if (!await store.SetClientSideKeypairDisabledAsync(subscriptionId.Trim(), disabled, ct))
             throw new CliException($"No CSTG key pair with subscription id '{subscriptionId.Trim()}'.");
         if (parse.GetValue(_json))
             await WriteJsonAsync(w => { w.WriteString("subscriptionId", subscriptionId.Trim()); w.WriteBoolean("disabled", disabled); });
         else
             await _out.WriteLineAsync($"{(disabled ? "Disabled" : "Enabled")} CSTG key pair {subscriptionId.Trim()}.");
-        return 0;
-    }
+    });
 
     // ------------------------------------------------------------------ site
 
@@ -748,6 +1029,7 @@ internal sealed class AdminCli
         {
             if (appNames) await store.SetAppNamesAsync(siteId, names, ct);
             else await store.SetDomainNamesAsync(siteId, names, ct);
+            await Admin(store).AppendAuditAsync(Actor, appNames ? "site.app-names" : "site.domains", $"site {siteId} ({names.Count} names)", "ok", NowMs(), ct);
         }
         else
         {
@@ -878,6 +1160,7 @@ internal sealed class AdminCli
         await using var store = await OpenAsync(parse, kek, ct); // initializing reseals what needs it
         var sealing = (IStoreSecretSealing)store;
         await sealing.ResealAsync(ct);
+        await Admin(store).AppendAuditAsync(Actor, "kek.reseal", $"sealed under kek {kek.PrimaryId}", "ok", NowMs(), ct);
         return (await sealing.CountSecretsBySealingKeyAsync(ct)).GetValueOrDefault(kek.PrimaryId);
     }
 

@@ -45,7 +45,7 @@ public static class Program
     internal static string Describe(Exception ex) => ex switch
     {
         ArgumentException { ParamName: { } param } arg => OneLine(arg.Message.Replace($" (Parameter '{param}')", "")),
-        CliException or Storage.StoreConflictException or Storage.Secrets.KeyEncryptionKeyException or ArgumentException or NotSupportedException
+        CliException or Storage.AdminException or Storage.BackupException or Storage.StoreConflictException or Storage.Secrets.KeyEncryptionKeyException or ArgumentException or NotSupportedException
             => OneLine(ex.Message),
         OperationCanceledException => "cancelled.",
         DbException db => OneLine("store error: " + db.Message),

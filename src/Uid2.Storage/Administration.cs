@@ -39,6 +39,39 @@ public interface IStoreAdministration
         return await AdministrationSql.SetApiKeyDisabledAsync(conn, keyId, disabled, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Moves a key's expiry (retiring it: now; a key not active yet never activates); false when no key has that id.</summary>
+    async Task<bool> SetKeyExpiresAsync(int keyId, DateTimeOffset expires, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await AdministrationSql.SetKeyExpiresAsync(conn, keyId, expires, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes a key (a revoked, possibly leaked key); false when no key has that id.</summary>
+    async Task<bool> DeleteKeyAsync(int keyId, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await AdministrationSql.DeleteKeyAsync(conn, keyId, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Gives an API key a new client secret; the current one stays accepted until <paramref name="previousUntil"/> (the
+    /// overlap; now or earlier: not at all). False when no key has that id. One transaction: read, seal both, write.
+    /// </summary>
+    async Task<bool> RotateClientSecretAsync(string keyId, string newSecret, DateTimeOffset previousUntil, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await AdministrationSql.RotateClientSecretAsync(conn, Connections.Kek, keyId, newSecret, previousUntil, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds opt-outs in one transaction, as they were recorded (a restore): an identity already opted out keeps its row.
+    /// </summary>
+    async Task ImportOptOutsAsync(IReadOnlyList<(byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp)> optOuts, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await AdministrationSql.ImportOptOutsAsync(conn, optOuts, ct).ConfigureAwait(false);
+    }
+
     async Task AppendAuditAsync(string actor, string action, string target, string outcome, DateTimeOffset at, CancellationToken ct = default)
     {
         await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
@@ -59,6 +92,9 @@ public interface IStoreAdministration
 internal interface IStoreConnections
 {
     Task<DbConnection> OpenConnectionAsync(CancellationToken ct);
+
+    /// <summary>The key-encryption keys that seal the store's secrets.</summary>
+    Secrets.KeyEncryptionKeyRing Kek { get; }
 }
 
 /// <summary>The SQL of <see cref="IStoreAdministration"/>, common to both dialects (named <c>@</c> parameters).</summary>
@@ -75,6 +111,68 @@ internal static class AdministrationSql
 
     public static Task<bool> SetApiKeyDisabledAsync(DbConnection conn, string keyId, bool disabled, CancellationToken ct) =>
         UpdateAsync(conn, "UPDATE api_keys SET disabled = @v WHERE key_id = @k", disabled, keyId, ct);
+
+    public static Task<bool> SetKeyExpiresAsync(DbConnection conn, int keyId, DateTimeOffset expires, CancellationToken ct) =>
+        UpdateAsync(conn,
+            // A key that has not activated yet is moved into the past too (a key must expire after it activates).
+            "UPDATE encryption_keys SET activates = CASE WHEN activates >= @v THEN @v - 1 ELSE activates END, expires = @v WHERE id = @k",
+            expires.ToUnixTimeMilliseconds(), keyId, ct);
+
+    public static async Task<bool> DeleteKeyAsync(DbConnection conn, int keyId, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "DELETE FROM encryption_keys WHERE id = @k";
+        Add(cmd, "k", keyId);
+        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
+    }
+
+    public static async Task<bool> RotateClientSecretAsync(DbConnection conn, Secrets.KeyEncryptionKeyRing kek, string keyId, string newSecret,
+        DateTimeOffset previousUntil, CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        string? sealedCurrent;
+        await using (var read = conn.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = "SELECT client_secret FROM api_keys WHERE key_id = @k";
+            Add(read, "k", keyId);
+            sealedCurrent = await read.ExecuteScalarAsync(ct).ConfigureAwait(false) as string;
+        }
+        if (sealedCurrent is null) return false;
+        var current = kek.OpenText(sealedCurrent, Secrets.SecretColumns.ClientSecret(keyId));
+        await using (var write = conn.CreateCommand())
+        {
+            write.Transaction = tx;
+            write.CommandText = "UPDATE api_keys SET client_secret = @s, previous_client_secret = @p, previous_secret_expires_ms = @u WHERE key_id = @k";
+            Add(write, "s", kek.SealText(newSecret, Secrets.SecretColumns.ClientSecret(keyId)));
+            Add(write, "p", kek.SealText(current, Secrets.SecretColumns.PreviousClientSecret(keyId)));
+            Add(write, "u", previousUntil.ToUnixTimeMilliseconds());
+            Add(write, "k", keyId);
+            await write.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return true;
+    }
+
+    public static async Task ImportOptOutsAsync(DbConnection conn, IReadOnlyList<(byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp)> optOuts,
+        CancellationToken ct)
+    {
+        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES (@h, @a, @t) ON CONFLICT (first_level_hash) DO NOTHING";
+        var h = AddParameter(cmd, "h", Array.Empty<byte>());
+        var a = AddParameter(cmd, "a", Array.Empty<byte>());
+        var t = AddParameter(cmd, "t", 0L);
+        foreach (var (hash, id, at) in optOuts)
+        {
+            h.Value = hash;
+            a.Value = id;
+            t.Value = at.ToUnixTimeMilliseconds();
+            await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+    }
 
     public static async Task AppendAuditAsync(DbConnection conn, string actor, string action, string target, string outcome, DateTimeOffset at,
         CancellationToken ct)
@@ -107,12 +205,15 @@ internal static class AdministrationSql
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
     }
 
-    private static void Add(DbCommand cmd, string name, object value)
+    private static void Add(DbCommand cmd, string name, object value) => AddParameter(cmd, name, value);
+
+    private static DbParameter AddParameter(DbCommand cmd, string name, object value)
     {
         var p = cmd.CreateParameter();
         p.ParameterName = name;
         p.Value = value;
         cmd.Parameters.Add(p);
+        return p;
     }
 }
 

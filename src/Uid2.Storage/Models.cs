@@ -9,7 +9,8 @@ public sealed record Participant(int SiteId, string Name, Role Roles, bool Enabl
 
 /// <summary>
 /// An API key as stored: only its hash and salt, never the key. <see cref="ClientSecret"/> (base64 of 32 bytes)
-/// is the v2 envelope key that belongs to this API key.
+/// is the v2 envelope key that belongs to this API key. After a rotation, <see cref="PreviousClientSecret"/> is still
+/// accepted until <see cref="PreviousSecretExpires"/> (the overlap), so a publisher rolls its secret without downtime.
 /// </summary>
 public sealed record ApiKeyRecord(
     string KeyId,
@@ -20,7 +21,18 @@ public sealed record ApiKeyRecord(
     Role Roles,
     string ClientSecret,
     bool Disabled,
-    DateTimeOffset Created);
+    DateTimeOffset Created,
+    string? PreviousClientSecret = null,
+    DateTimeOffset? PreviousSecretExpires = null)
+{
+    /// <summary>The secret accepted besides <see cref="ClientSecret"/> at <paramref name="now"/>, if the overlap still runs.</summary>
+    public string? PreviousSecretAt(DateTimeOffset now) =>
+        PreviousClientSecret is not null && PreviousSecretExpires is { } until && now < until ? PreviousClientSecret : null;
+
+    /// <summary>Keeps the secret and the key hash out of logs, test output and exception messages.</summary>
+    public override string ToString() =>
+        $"ApiKeyRecord {{ KeyId = {KeyId}, SiteId = {SiteId}, Name = {Name}, Roles = {Roles}, Disabled = {Disabled}, Created = {Created:O}, PreviousSecretExpires = {PreviousSecretExpires:O} }}";
+}
 
 /// <summary>
 /// One opt-out: the first-level hash of the identity (what the operator checks), the raw UID at the time of the

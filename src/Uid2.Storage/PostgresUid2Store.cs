@@ -205,6 +205,10 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
                 target  text NOT NULL,
                 outcome text NOT NULL);
             """),
+        (6, "client-secret rotation with an overlap", """
+            ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_client_secret text NULL;
+            ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_secret_expires_ms bigint NULL;
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
@@ -382,7 +386,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     {
         // COLLATE "C": the same byte order as SQLite's default for ties on created.
         await using var cmd = Command(conn, tx,
-            "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id COLLATE \"C\";");
+            "SELECT " + StoreRows.ApiKeyColumns + " FROM api_keys ORDER BY created, key_id COLLATE \"C\";");
         return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ApiKey(r, Kek), ct).ConfigureAwait(false);
     }
 
@@ -484,8 +488,8 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     private async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
-            "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9);");
+            "INSERT INTO api_keys (" + StoreRows.ApiKeyColumns + ") " +
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);");
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyId });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyHash });
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeySalt });
@@ -495,6 +499,10 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)) });
         cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = k.Disabled });
         cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = k.Created.ToUnixTimeMilliseconds() });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text,
+            Value = k.PreviousClientSecret is null ? DBNull.Value : Kek.SealText(k.PreviousClientSecret, SecretColumns.PreviousClientSecret(k.KeyId)) });
+        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint,
+            Value = k.PreviousSecretExpires is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value });
         await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
     }
 

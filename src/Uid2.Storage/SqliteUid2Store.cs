@@ -15,7 +15,7 @@ namespace Uid2.Storage;
 public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     /// <summary>
     /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
@@ -57,6 +57,11 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
                 action  TEXT NOT NULL,
                 target  TEXT NOT NULL,
                 outcome TEXT NOT NULL);
+            """),
+        (5, """
+            -- Client-secret rotation with an overlap: the previous secret (sealed) is accepted until the given time.
+            ALTER TABLE api_keys ADD COLUMN previous_client_secret TEXT NULL;
+            ALTER TABLE api_keys ADD COLUMN previous_secret_expires_ms INTEGER NULL;
             """),
     ];
 
@@ -362,7 +367,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     private async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
-            "SELECT key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created FROM api_keys ORDER BY created, key_id;");
+            "SELECT " + StoreRows.ApiKeyColumns + " FROM api_keys ORDER BY created, key_id;");
         return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ApiKey(r, Kek), ct).ConfigureAwait(false);
     }
 
@@ -446,8 +451,8 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     private async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
-            "INSERT INTO api_keys (key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created) " +
-            "VALUES ($id, $hash, $salt, $site, $name, $roles, $secret, $disabled, $created);");
+            "INSERT INTO api_keys (" + StoreRows.ApiKeyColumns + ") " +
+            "VALUES ($id, $hash, $salt, $site, $name, $roles, $secret, $disabled, $created, $prev, $prevUntil);");
         cmd.Parameters.AddWithValue("$id", k.KeyId);
         cmd.Parameters.AddWithValue("$hash", k.KeyHash);
         cmd.Parameters.AddWithValue("$salt", k.KeySalt);
@@ -457,6 +462,8 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         cmd.Parameters.AddWithValue("$secret", Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)));
         cmd.Parameters.AddWithValue("$disabled", k.Disabled ? 1 : 0);
         cmd.Parameters.AddWithValue("$created", k.Created.ToUnixTimeMilliseconds());
+        cmd.Parameters.AddWithValue("$prev", k.PreviousClientSecret is null ? DBNull.Value : Kek.SealText(k.PreviousClientSecret, SecretColumns.PreviousClientSecret(k.KeyId)));
+        cmd.Parameters.AddWithValue("$prevUntil", k.PreviousSecretExpires is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value);
         await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
     }
 

@@ -56,11 +56,17 @@ internal static class StoreRows
     public static Participant Participant(DbDataReader r) =>
         new(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4)));
 
-    /// <summary>key_id, key_hash, key_salt, site_id, name, roles, client_secret (sealed), disabled, created.</summary>
+    /// <summary>The columns <see cref="ApiKey"/> reads, in its order.</summary>
+    public const string ApiKeyColumns =
+        "key_id, key_hash, key_salt, site_id, name, roles, client_secret, disabled, created, previous_client_secret, previous_secret_expires_ms";
+
+    /// <summary><see cref="ApiKeyColumns"/>: secrets sealed.</summary>
     public static ApiKeyRecord ApiKey(DbDataReader r, KeyEncryptionKeyRing kek) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetInt32(3), r.GetString(4),
             Roles.Parse(r.GetString(5)), kek.OpenText(r.GetString(6), SecretColumns.ClientSecret(r.GetString(0))), r.GetBoolean(7),
-            FromMs(r.GetInt64(8)));
+            FromMs(r.GetInt64(8)),
+            r.IsDBNull(9) ? null : kek.OpenText(r.GetString(9), SecretColumns.PreviousClientSecret(r.GetString(0))),
+            r.IsDBNull(10) ? null : FromMs(r.GetInt64(10)));
 
     /// <summary>id, site_id, created, activates, expires, secret (sealed).</summary>
     public static EncryptionKey EncryptionKey(DbDataReader r, KeyEncryptionKeyRing kek) =>

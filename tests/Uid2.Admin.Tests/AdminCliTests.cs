@@ -37,7 +37,7 @@ public sealed class AdminCliTests : CliTestBase
 
         using var json = JsonDocument.Parse(lines[0]);
         var props = json.RootElement.EnumerateObject().Select(p => p.Name).ToArray();
-        Assert.Equal(["siteId", "apiKey", "secret"], props);
+        Assert.Equal(["siteId", "keyId", "apiKey", "secret"], props);
         Assert.Equal(123, json.RootElement.GetProperty("siteId").GetInt32());
         var apiKey = json.RootElement.GetProperty("apiKey").GetString()!;
         var secret = json.RootElement.GetProperty("secret").GetString()!;

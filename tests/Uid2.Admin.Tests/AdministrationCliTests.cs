@@ -80,7 +80,7 @@ public sealed class AdministrationCliTests : CliTestBase
         var audit = await RunAsync("audit", "list", "--json");
         Assert.Equal(0, audit.ExitCode);
         var entries = JsonDocument.Parse(audit.Out).RootElement.GetProperty("entries").EnumerateArray().ToList();
-        Assert.Equal(["salts.rotate", "optout.add", "participant.disable", "apikey.revoke", "apikey.issue", "participant.create"],
+        Assert.Equal(["salt.rotate", "optout.add", "participant.disable", "apikey.revoke", "apikey.issue", "participant.create"],
             entries.Select(e => e.GetProperty("action").GetString()));
         Assert.All(entries, e => Assert.StartsWith("cli:", e.GetProperty("actor").GetString()));
         Assert.StartsWith("refused: No participant", entries[2].GetProperty("outcome").GetString());

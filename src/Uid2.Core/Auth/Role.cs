@@ -12,6 +12,12 @@ public enum Role
     Operator = 1 << 4,
     Optout = 1 << 5,
     OptoutService = 1 << 6,
+
+    /// <summary>
+    /// An operator's administrator (the admin page and <c>/admin/api</c>), never a participant's role: admin credentials
+    /// are made by <c>uid2-admin admin create</c> and can call no protocol endpoint.
+    /// </summary>
+    Admin = 1 << 7,
 }
 
 public static class Roles
@@ -20,6 +26,7 @@ public static class Roles
     [
         (Role.Generator, "GENERATOR"), (Role.Mapper, "MAPPER"), (Role.IdReader, "ID_READER"), (Role.Sharer, "SHARER"),
         (Role.Operator, "OPERATOR"), (Role.Optout, "OPTOUT"), (Role.OptoutService, "OPTOUT_SERVICE"),
+        (Role.Admin, "ADMIN"),
     ];
 
     /// <summary>Parses a comma-separated list, case-insensitive (<c>generator,sharer</c>). Unknown names are ignored, as in the reference.</summary>

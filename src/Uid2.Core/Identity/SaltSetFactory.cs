@@ -45,14 +45,41 @@ public static class SaltSetFactory
         // Partial Fisher–Yates: the first toRotate entries of the permutation are a uniform random subset.
         var order = new int[count];
         for (var i = 0; i < count; i++) order[i] = i;
-        var refreshFrom = nowMs + RefreshFromDays * IdentityDeriver.DayMs;
-        var generator = new SaltGenerator();
         for (var i = 0; i < toRotate; i++)
         {
             var j = Random.Shared.Next(i, count);
             (order[i], order[j]) = (order[j], order[i]);
-            var old = buckets[order[i]];
-            buckets[order[i]] = old with
+        }
+        return Resalt(current.FirstLevelSalt, buckets, order.AsSpan(0, toRotate), nowMs);
+    }
+
+    /// <summary>
+    /// A copy of <paramref name="current"/> in which the <paramref name="count"/> buckets salted longest ago (smallest
+    /// lastUpdated; ties in random order) get new salts, like <see cref="Rotate"/>. Run on a schedule with a fixed count,
+    /// it re-salts every bucket once per <c>buckets / count</c> runs: the reference's "every bucket about once a year".
+    /// </summary>
+    public static SaltSet RotateOldest(SaltSet current, int count, long nowMs)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var total = current.Buckets.Count;
+        count = Math.Clamp(count, 0, total);
+        var buckets = new SaltBucket[total];
+        for (var i = 0; i < total; i++) buckets[i] = current.Buckets[i];
+        if (count == 0) return new SaltSet(current.FirstLevelSalt, buckets);
+        var tieBreak = new int[total];
+        for (var i = 0; i < total; i++) tieBreak[i] = Random.Shared.Next();
+        var order = Enumerable.Range(0, total).OrderBy(i => buckets[i].LastUpdatedMs).ThenBy(i => tieBreak[i]).Take(count).ToArray();
+        return Resalt(current.FirstLevelSalt, buckets, order, nowMs);
+    }
+
+    private static SaltSet Resalt(string firstLevelSalt, SaltBucket[] buckets, ReadOnlySpan<int> which, long nowMs)
+    {
+        var refreshFrom = nowMs + RefreshFromDays * IdentityDeriver.DayMs;
+        var generator = new SaltGenerator();
+        foreach (var i in which)
+        {
+            var old = buckets[i];
+            buckets[i] = old with
             {
                 LastUpdatedMs = nowMs,
                 CurrentSalt = generator.Next(),
@@ -60,7 +87,7 @@ public static class SaltSetFactory
                 PreviousSalt = old.CurrentSalt,
             };
         }
-        return new SaltSet(current.FirstLevelSalt, buckets);
+        return new SaltSet(firstLevelSalt, buckets);
     }
 
     /// <summary>Hands out base64 salts, filling random bytes in blocks to keep large sets cheap.</summary>

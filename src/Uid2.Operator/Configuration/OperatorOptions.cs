@@ -62,6 +62,9 @@ public sealed class OperatorOptions
     /// <summary>Seeds a demo publisher (Development only).</summary>
     public DemoParticipantOptions Demo { get; set; } = new();
 
+    /// <summary>Scheduled salt rotation, run with key maintenance by the one instance holding the rotation lock.</summary>
+    public SaltRotationOptions SaltRotation { get; set; } = new();
+
     public void Validate()
     {
         if (RefreshIdentityTokenAfterSeconds <= 0 || IdentityTokenExpiresAfterSeconds <= 0 || RefreshTokenExpiresAfterSeconds <= 0)
@@ -80,7 +83,28 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2:WriteProbeIntervalSeconds must not be negative.");
         if (ClientSideTokenGenerateMaxTimestampSkewSeconds <= 0)
             throw new InvalidOperationException("Uid2:ClientSideTokenGenerateMaxTimestampSkewSeconds must be positive.");
+        try
+        {
+            SaltRotation.ToSchedule().Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException("Uid2:SaltRotation: " + ex.Message);
+        }
     }
+}
+
+/// <summary>
+/// <c>Uid2:SaltRotation</c>: every <see cref="IntervalHours"/> the <see cref="Fraction"/> of salt buckets salted longest
+/// ago get new salts. The defaults (daily, 1/365) re-salt every bucket about once a year, as the reference does.
+/// </summary>
+public sealed class SaltRotationOptions
+{
+    public bool Enabled { get; set; } = true;
+    public double IntervalHours { get; set; } = 24;
+    public double Fraction { get; set; } = 1.0 / 365;
+
+    public Storage.SaltSchedule ToSchedule() => new() { Interval = TimeSpan.FromHours(IntervalHours), Fraction = Fraction };
 }
 
 /// <summary>

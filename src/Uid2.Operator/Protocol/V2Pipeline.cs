@@ -40,19 +40,16 @@ public static class V2Pipeline
         else if (!RequestBody.TryDecodeBase64(body, out envelope))
             return ProtocolResults.ClientError("Request body is not valid base64");
 
-        byte[] secret;
-        try
-        {
-            secret = Convert.FromBase64String(client.Key.ClientSecret);
-        }
-        catch (FormatException)
-        {
-            return ProtocolResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", "Client secret is not configured");
-        }
-
         var now = time.GetUtcNow();
-        var status = V2Envelope.TryDecryptRequest(envelope, secret, now, out var request);
-        if (status != EnvelopeStatus.Success || request is null)
+        if (!TryDecrypt(envelope, client.Key.ClientSecret, now, out var secret, out var request, out var status)
+            && status == EnvelopeStatus.DecryptFailed && client.Key.PreviousSecretAt(now) is { } previous)
+        {
+            // During a rotation's overlap the previous secret is accepted too; the reply is sealed with the one that worked.
+            TryDecrypt(envelope, previous, now, out secret, out request, out status);
+        }
+        if (status == EnvelopeStatus.Success && secret is null)
+            return ProtocolResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", "Client secret is not configured");
+        if (status != EnvelopeStatus.Success || request is null || secret is null)
             return ProtocolResults.ClientError(status.Message());
 
         // Only an authentic envelope reaches the replay cache: nobody without the client secret can fill it.
@@ -70,5 +67,20 @@ public static class V2Pipeline
         return octet
             ? Results.Bytes(encrypted, "application/octet-stream")
             : Results.Text(Convert.ToBase64String(encrypted), "text/plain");
+    }
+
+    private static bool TryDecrypt(byte[] envelope, string clientSecret, DateTimeOffset now, out byte[]? secret, out V2Request? request,
+        out EnvelopeStatus status)
+    {
+        request = null;
+        secret = new byte[32];
+        if (!Convert.TryFromBase64String(clientSecret, secret, out var written) || written != 32)
+        {
+            secret = null;
+            status = EnvelopeStatus.Success; // the caller answers "not configured"
+            return false;
+        }
+        status = V2Envelope.TryDecryptRequest(envelope, secret, now, out request);
+        return status == EnvelopeStatus.Success;
     }
 }

@@ -7,7 +7,8 @@ namespace Uid2.Operator.State;
 
 /// <summary>
 /// Keeps an active key (and a successor before expiry) for the master, refresh and fallback keysets and for every
-/// generating or sharing participant, then reloads the state so new keys are served at once.
+/// generating or sharing participant, and runs the scheduled salt rotation (<c>Uid2:SaltRotation</c>) when it is due,
+/// then reloads the state so new keys and salts are served at once. One instance at a time does it (the rotation lock).
 /// </summary>
 public sealed class KeyMaintenanceService(
     IUid2Store store,
@@ -18,6 +19,9 @@ public sealed class KeyMaintenanceService(
 {
     /// <summary>The lock that makes one instance at a time perform scheduled rotations.</summary>
     public const string RotationLockName = "uid2-key-rotation";
+
+    /// <summary>Who the audit log names for scheduled actions.</summary>
+    public const string SchedulerActor = "operator:scheduler";
 
     /// <summary>Runs one maintenance pass if this instance holds the rotation lock (always, on a store without one).</summary>
     public async Task RunOnceAsync(CancellationToken ct)
@@ -44,10 +48,15 @@ public sealed class KeyMaintenanceService(
             : [];
         var added = await KeyMaintenance.EnsureActiveKeysAsync(store, sites, time, new KeyPolicy(), ct);
         if (added.Count > 0)
-        {
             logger.LogInformation("Created {Count} encryption keys (ids {Ids}).", added.Count, string.Join(",", added.Select(k => k.Id)));
-            await state.ReloadAsync(ct);
+
+        var resalted = 0;
+        if (options.Value.SaltRotation.Enabled && store is IStoreAdministration)
+        {
+            resalted = await new AdminService(store, time).RunScheduledSaltRotationAsync(SchedulerActor, options.Value.SaltRotation.ToSchedule(), ct);
+            if (resalted > 0) logger.LogInformation("Scheduled salt rotation gave {Count} salt buckets new salts.", resalted);
         }
+        if (added.Count > 0 || resalted > 0) await state.ReloadAsync(ct);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -11,6 +11,7 @@ namespace Uid2.Storage.Secrets;
 internal static class SecretColumns
 {
     public static string ClientSecret(string keyId) => "api_keys.client_secret:" + keyId;
+    public static string PreviousClientSecret(string keyId) => "api_keys.previous_client_secret:" + keyId;
     public static string KeySecret(int keyId) => "encryption_keys.secret:" + keyId;
     public static string PrivateKey(string subscriptionId) => "client_side_keypairs.private_key:" + subscriptionId;
     public const string FirstLevelSalt = "salt_meta.first_level_salt";
@@ -30,6 +31,8 @@ internal static class SecretColumns
         var count = 0;
         count += await ResealTextAsync(conn, tx, "SELECT key_id, client_secret FROM api_keys", "UPDATE api_keys SET client_secret = @v WHERE key_id = @k",
             key => ClientSecret((string)key), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx, "SELECT key_id, previous_client_secret FROM api_keys WHERE previous_client_secret IS NOT NULL",
+            "UPDATE api_keys SET previous_client_secret = @v WHERE key_id = @k", key => PreviousClientSecret((string)key), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT subscription_id, private_key FROM client_side_keypairs",
             "UPDATE client_side_keypairs SET private_key = @v WHERE subscription_id = @k", key => PrivateKey((string)key), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT id, first_level_salt FROM salt_meta", "UPDATE salt_meta SET first_level_salt = @v WHERE id = @k",
@@ -69,7 +72,8 @@ internal static class SecretColumns
         void Count(string? id) => counts[id ?? "clear"] = counts.GetValueOrDefault(id ?? "clear") + 1;
         foreach (var sql in new[]
                  {
-                     "SELECT client_secret FROM api_keys", "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
+                     "SELECT client_secret FROM api_keys", "SELECT previous_client_secret FROM api_keys WHERE previous_client_secret IS NOT NULL",
+                     "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
                      "SELECT current_salt FROM salt_buckets", "SELECT previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL",
                  })
         {

@@ -47,13 +47,19 @@ public sealed class OperatorHost : IAsyncDisposable
 
     private readonly List<string> _issuedSecrets = [];
 
+    /// <summary>Destroys the store (files deleted / database dropped); call while stopped (see <see cref="RestartAsync"/>).</summary>
+    public Task DestroyStoreAsync() => _database.DestroyAsync();
+
+    /// <summary>Adds secrets a test obtained elsewhere (e.g. printed by the admin CLI): none may appear in a log.</summary>
+    public void AddKnownSecrets(params string[] secrets) => _issuedSecrets.AddRange(secrets);
+
     /// <summary>Secrets this test handed out or the store holds: none may appear in a log.</summary>
     private async Task<IReadOnlyList<string>> KnownSecretsAsync()
     {
         var secrets = new List<string>(_issuedSecrets);
         await using var store = Uid2StoreFactory.Create(ConnectionString);
         var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false);
-        secrets.AddRange(snapshot.ApiKeys.SelectMany(k => new[] { k.ClientSecret, k.KeyHash, k.KeySalt }));
+        secrets.AddRange(snapshot.ApiKeys.SelectMany(k => new[] { k.ClientSecret, k.KeyHash, k.KeySalt, k.PreviousClientSecret ?? "" }));
         secrets.AddRange(snapshot.Keys.SelectMany(k => new[] { Convert.ToBase64String(k.Secret), System.Buffers.Text.Base64Url.EncodeToString(k.Secret) }));
         if (snapshot.Salts is { } salts)
         {
@@ -75,9 +81,11 @@ public sealed class OperatorHost : IAsyncDisposable
         return host;
     }
 
-    public async Task RestartAsync(Dictionary<string, string?>? settings = null, string? environment = null)
+    /// <param name="whileStopped">Runs after the operator stopped and before it starts again (e.g. to destroy and restore the store).</param>
+    public async Task RestartAsync(Dictionary<string, string?>? settings = null, string? environment = null, Func<Task>? whileStopped = null)
     {
         await StopAppAsync();
+        if (whileStopped is not null) await whileStopped();
         Environment = environment ?? Environment;
         await StartAppAsync(settings);
     }

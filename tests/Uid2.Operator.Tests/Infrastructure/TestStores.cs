@@ -58,6 +58,25 @@ public sealed class TestDatabase : IAsyncDisposable
         return new TestDatabase(kind, builder.ConnectionString, null, server, database);
     }
 
+    /// <summary>Destroys the store as a disaster would: the SQLite files deleted, or the PostgreSQL database dropped (then created empty).</summary>
+    public async Task DestroyAsync()
+    {
+        if (_directory is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(_directory, "uid2.db*")) File.Delete(file);
+        }
+        if (_postgresServer is not null)
+        {
+            NpgsqlConnection.ClearAllPools();
+            await using var conn = new NpgsqlConnection(_postgresServer);
+            await conn.OpenAsync();
+            await using (var drop = new NpgsqlCommand($"DROP DATABASE IF EXISTS {_postgresDatabase} WITH (FORCE)", conn)) await drop.ExecuteNonQueryAsync();
+            await using var create = new NpgsqlCommand($"CREATE DATABASE {_postgresDatabase}", conn);
+            await create.ExecuteNonQueryAsync();
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_directory is not null)
