@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
+using Uid2.Operator.Admin;
 using Uid2.Operator.Configuration;
 using Uid2.Operator.Endpoints;
 using Uid2.Operator.Observability;
@@ -56,6 +57,7 @@ public static class OperatorApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<KeyMaintenanceService>());
         AddObservability(builder);
         AddForwardedHeaders(builder);
+        Admin.AdminAuth.AddAdmin(builder);
         builder.Services.AddOpenApi();
         // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
         builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
@@ -64,6 +66,11 @@ public static class OperatorApp
         app.UseForwardedHeaders();
         app.UseMiddleware<ProtocolErrorMiddleware>();
         app.UseCors();
+        app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.Use(Admin.AdminSecurityHeaders.Apply));
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapRazorPages();
+        app.MapAdminApi();
         app.MapOpenApi();
         app.MapV1();
         app.MapV2Token();
