@@ -66,7 +66,7 @@ public sealed class AdminApiTests : IAsyncLifetime
         Assert.DoesNotContain(pub.Secret, listed.Json.GetRawText());
         Assert.DoesNotContain(pub.ApiKey, listed.Json.GetRawText());
 
-        var revoked = await CallAsync(HttpMethod.Post, $"/admin/api/apikeys/{ApiKeys.KeyIdOf(pub.ApiKey)}/revoke", key: _adminKey);
+        var revoked = await CallAsync(HttpMethod.Post, "/admin/api/apikeys/revoke", JsonSerializer.Serialize(new { key_id = ApiKeys.KeyIdOf(pub.ApiKey) }), _adminKey);
         Assert.Equal(HttpStatusCode.OK, revoked.Status);
         Assert.Equal(401, (await _host.PostV2Async("/v2/token/generate", pub, new { email = "api.user@example.com" })).Status);
 
@@ -111,9 +111,10 @@ public sealed class AdminApiTests : IAsyncLifetime
         { "POST", "/admin/api/participants", """{"name":"x","site_id":9,"roles":"wizard"}""" },
         { "POST", "/admin/api/participants", """{"name":"\ud800","site_id":9,"roles":"generator"}""" },
         { "POST", "/admin/api/participants/999999/disable", null },
-        { "POST", "/admin/api/apikeys/UID2-C-L-1-xxxxx/revoke", null },
-        { "POST", "/admin/api/apikeys/UID2-C-L-1-xxxxx/rotate-secret", """{"overlap_hours":-1}""" },
-        { "POST", "/admin/api/apikeys/UID2-C-L-1-xxxxx/rotate-secret", """{"overlap_hours":1e308}""" },
+        { "POST", "/admin/api/apikeys/revoke", """{"key_id":"UID2-C-L-1-xx/x+"}""" },
+        { "POST", "/admin/api/apikeys/revoke", """{"key_id":7}""" },
+        { "POST", "/admin/api/apikeys/rotate-secret", """{"key_id":"UID2-C-L-1-xxxxx","overlap_hours":-1}""" },
+        { "POST", "/admin/api/apikeys/rotate-secret", """{"key_id":"UID2-C-L-1-xxxxx","overlap_hours":1e308}""" },
         { "POST", "/admin/api/keys/2147483647/retire", null },
         { "POST", "/admin/api/keysets/424242/rotate", null },
         { "POST", "/admin/api/salts/rotate", """{"fraction":2}""" },

@@ -55,11 +55,13 @@ public static class AdminApiEndpoints
                 Role? roles = body.TryGetProperty("roles", out _) ? RolesOf(body, "roles") : null;
                 AdminViews.WriteIssued(w, await admin.IssueApiKeyAsync(actor, siteId, roles, OptionalText(body, "name"), ct));
             }));
-        api.MapPost("/apikeys/{keyId}/revoke", (string keyId, HttpContext http, AdminService admin, CancellationToken ct) =>
-            WriteAsync(http, admin, ct, async (_, actor, _) => await admin.RevokeApiKeyAsync(actor, keyId, ct)));
-        api.MapPost("/apikeys/{keyId}/rotate-secret", (string keyId, HttpContext http, AdminService admin, CancellationToken ct) =>
+        // Key ids go in the body: they may hold '/' and '+' (the key alphabet), which a path segment would not carry intact.
+        api.MapPost("/apikeys/revoke", (HttpContext http, AdminService admin, CancellationToken ct) =>
+            WriteAsync(http, admin, ct, async (body, actor, _) => await admin.RevokeApiKeyAsync(actor, Text(body, "key_id"), ct)));
+        api.MapPost("/apikeys/rotate-secret", (HttpContext http, AdminService admin, CancellationToken ct) =>
             WriteAsync(http, admin, ct, async (body, actor, w) =>
             {
+                var keyId = Text(body, "key_id");
                 var hours = body.TryGetProperty("overlap_hours", out var h) && h.ValueKind == JsonValueKind.Number && h.TryGetDouble(out var v) ? v
                     : AdminService.DefaultSecretOverlap.TotalHours;
                 if (double.IsNaN(hours) || hours < 0 || hours > AdminService.MaxSecretOverlap.TotalHours)
