@@ -22,6 +22,7 @@ public abstract class KestrelHost : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
     public string Url => BaseAddress.ToString().TrimEnd('/');
+    public IServiceProvider Services => _app!.Services;
 
     protected async Task StartAsync(WebApplication app, Func<WebApplication, Task>? initialize = null)
     {
