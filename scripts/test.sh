@@ -16,6 +16,7 @@ fi
 
 need_packages=()
 [ -x /usr/bin/chromium ] || [ "${UID2_SKIP_BROWSER:-}" = 1 ] || need_packages+=(chromium)
+command -v curl >/dev/null 2>&1 || need_packages+=(curl)   # the README snippet test runs its curl commands
 if [ -z "${UID2_TEST_POSTGRES:-}" ] && [ "${UID2_SKIP_POSTGRES:-}" != 1 ] \
    && ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   need_packages+=(postgresql)
