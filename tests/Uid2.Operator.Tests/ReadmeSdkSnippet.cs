@@ -37,4 +37,31 @@ internal static class ReadmeSdkSnippet
         // ---- README ends
         Observed = (seen, result, sharing);
     }
+
+    /// <summary>What the client README's snippet decrypted: the UID through the allocating and the span paths.</summary>
+    public static List<string> ClientReadmeUids { get; } = [];
+
+    public static async Task ClientReadmeAsync(Uri baseUrl, string apiKey, string clientSecret, string token)
+    {
+        ClientReadmeUids.Clear();
+        string? cookie = null;
+        void UseRawUid(ReadOnlySpan<char> uid) => ClientReadmeUids.Add(uid.ToString());
+        // ---- client README begins
+        // baseUrl: the operator, e.g. new Uri("https://prod.uidapi.com")
+        var publisher = new PublisherClient(baseUrl, apiKey, clientSecret);
+        var generated = await publisher.GenerateTokenAsync(TokenGenerateInput.FromEmail("user@example.com"));
+        if (generated.IsSuccess) cookie = generated.Identity!.ToJson();   // later: IdentityTokens.FromJson(cookie)
+
+        var bidstream = new BidstreamClient(baseUrl, apiKey, clientSecret);
+        await bidstream.RefreshAsync();                                    // then e.g. hourly; failures keep the last good keys
+        var res = bidstream.Decrypt(token, DateTimeOffset.UtcNow, "publisher.example");
+        if (res.Success) UseRawUid(res.Uid);
+
+        // Allocation-free: the UID's base64 goes into your buffer (at least BidstreamClient.UidChars = 44 chars).
+        Span<char> uid = stackalloc char[BidstreamClient.UidChars];
+        var fast = bidstream.Decrypt(token.AsSpan(), DateTimeOffset.UtcNow, uid, out var length, "publisher.example");
+        if (fast.Success) UseRawUid(uid[..length]);
+        // ---- client README ends
+        Assert.NotNull(cookie);
+    }
 }

@@ -226,6 +226,31 @@ public sealed class ReadmeSnippetTests : IAsyncLifetime
         return (await stdout).Trim();
     }
 
+    /// <summary>The trimmed, non-empty lines of <paramref name="source"/> between two marker comments.</summary>
+    private static List<string> LinesBetween(string source, string begin, string end)
+    {
+        var from = source.IndexOf(begin, StringComparison.Ordinal) + begin.Length;
+        return source[from..source.IndexOf(end, StringComparison.Ordinal)].Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList();
+    }
+
+    [Fact]
+    public async Task The_client_readme_snippet_is_the_compiled_one_and_decrypts_a_real_token()
+    {
+        var readme = File.ReadAllText(FindRepoFile("src", "Uid2.Client", "README.md"));
+        var block = Regex.Match(readme, "```csharp\n(.*?)```", RegexOptions.Singleline).Groups[1].Value;
+        var source = File.ReadAllText(FindRepoFile("tests", "Uid2.Operator.Tests", "ReadmeSdkSnippet.cs"));
+        Assert.Equal(block.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0).ToList(),
+            LinesBetween(source, "// ---- client README begins", "// ---- client README ends"));
+
+        var who = await _host.AddParticipantAsync(4322, Role.Generator | Role.IdReader);
+        await _host.Services.GetRequiredService<KeyMaintenanceService>().RunOnceAsync(CancellationToken.None);
+        var token = (await _host.PostV2Async("/v2/token/generate", who, new { email = "client.readme@example.com" }))
+            .Json.GetProperty("body").GetProperty("advertising_token").GetString()!;
+        await ReadmeSdkSnippet.ClientReadmeAsync(_host.BaseAddress, who.ApiKey, who.Secret, token);
+        Assert.Equal(2, ReadmeSdkSnippet.ClientReadmeUids.Count);
+        Assert.Equal(ReadmeSdkSnippet.ClientReadmeUids[0], ReadmeSdkSnippet.ClientReadmeUids[1]);
+    }
+
     [Fact]
     public async Task The_dotnet_sdk_snippet_of_the_readme_is_the_compiled_one_and_works_against_an_operator()
     {
