@@ -11,6 +11,11 @@ public static class Program
             TrustBenchmarks.PrintReplaySizing(args.Length > 1 ? int.Parse(args[1]) : 2_000_000);
             return;
         }
+        if (args is ["optout-sizing", ..])
+        {
+            OptOutIndexBenchmarks.PrintSizing(args.Length > 1 ? int.Parse(args[1]) : 10_000_000);
+            return;
+        }
         BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
     }
 }
