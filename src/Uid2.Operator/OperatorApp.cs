@@ -47,6 +47,8 @@ public static class OperatorApp
         builder.Services.AddSingleton<TokenService>();
         builder.Services.AddSingleton<ReplayGuard>();
         builder.Services.AddSingleton<OptOutService>();
+        builder.Services.AddSingleton<OptOutWriter>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutWriter>());
         builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
         builder.Services.AddSingleton<WriteHealth>();

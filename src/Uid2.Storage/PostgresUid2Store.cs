@@ -23,7 +23,7 @@ namespace Uid2.Storage;
 /// starting together apply each migration once. Tables live in the connection's default schema (search_path).
 /// </para>
 /// </summary>
-public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock, IStoreSecretSealing
+public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock, IStoreSecretSealing, IStoreOptOutBatches
 {
     // Transaction-scoped advisory lock keys (the single-bigint key space; leader locks use hashed keys).
     private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1
@@ -720,12 +720,34 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     {
         ArgumentNullException.ThrowIfNull(firstLevelHash);
         ArgumentNullException.ThrowIfNull(advertisingId);
-        var ms = timestamp.ToUnixTimeMilliseconds();
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One autocommit statement: committed (and flushed, with the default synchronous_commit) when it returns.
-        // One row per identity: a later opt-out takes a new id from the sequence (so every instance reads it
-        // incrementally, as an insert); an earlier or equal one changes nothing and the stored row is returned.
-        await using var cmd = Command(conn, null, """
+        // Autocommit statements: committed (and flushed, with the default synchronous_commit) when it returns.
+        return await UpsertOptOutAsync(conn, null, firstLevelHash, advertisingId, timestamp.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(optOuts);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // One transaction for the whole batch: one commit (one WAL flush) for all of them.
+        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        var records = new OptOutRecord[optOuts.Count];
+        for (var i = 0; i < records.Length; i++)
+            records[i] = await UpsertOptOutAsync(conn, tx, optOuts[i].FirstLevelHash, optOuts[i].AdvertisingId, optOuts[i].Timestamp.ToUnixTimeMilliseconds(), ct)
+                .ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return records;
+    }
+
+    /// <summary>
+    /// One row per identity: a later opt-out takes a new id from the sequence (so every instance reads it incrementally,
+    /// as an insert); an earlier or equal one changes nothing and the stored row is returned.
+    /// </summary>
+    private static async Task<OptOutRecord> UpsertOptOutAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, byte[] firstLevelHash, byte[] advertisingId, long ms,
+        CancellationToken ct)
+    {
+        await using var cmd = Command(conn, tx, """
             WITH upsert AS (
                 INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($1, $2, $3)
                 ON CONFLICT (first_level_hash) DO UPDATE
@@ -744,7 +766,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         var stored = await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
         if (stored.Count == 1) return stored[0];
         // A concurrent writer committed this identity after the statement's snapshot (and its time won): read it now.
-        await using var read = Command(conn, null, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $1;");
+        await using var read = Command(conn, tx, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $1;");
         read.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
         return (await StoreRows.ReadAllAsync(read, StoreRows.OptOut, ct).ConfigureAwait(false)).Single();
     }

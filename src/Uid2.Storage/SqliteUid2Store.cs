@@ -12,7 +12,7 @@ namespace Uid2.Storage;
 /// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
 /// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
 /// </summary>
-public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing
+public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing, IStoreOptOutBatches
 {
     /// <summary>The schema version this code writes and reads.</summary>
     public const int SchemaVersion = 5;
@@ -650,21 +650,41 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     {
         ArgumentNullException.ThrowIfNull(firstLevelHash);
         ArgumentNullException.ThrowIfNull(advertisingId);
-        var ms = timestamp.ToUnixTimeMilliseconds();
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One write transaction, committed (and, with synchronous=FULL, on disk) before it returns. One row per identity:
-        // a later opt-out takes a new id (so every instance reads it incrementally, as an insert); an earlier or equal
-        // one changes nothing and the stored row is returned.
+        // One write transaction, committed (and, with synchronous=FULL, on disk) before it returns.
         await using var tx = conn.BeginTransaction(deferred: false);
+        var record = await UpsertOptOutAsync(conn, tx, firstLevelHash, advertisingId, timestamp.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return record;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(optOuts);
+        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
+        // One write transaction for the whole batch: one commit (one fsync) for all of them.
+        await using var tx = conn.BeginTransaction(deferred: false);
+        var records = new OptOutRecord[optOuts.Count];
+        for (var i = 0; i < records.Length; i++)
+            records[i] = await UpsertOptOutAsync(conn, tx, optOuts[i].FirstLevelHash, optOuts[i].AdvertisingId, optOuts[i].Timestamp.ToUnixTimeMilliseconds(), ct)
+                .ConfigureAwait(false);
+        await tx.CommitAsync(ct).ConfigureAwait(false);
+        return records;
+    }
+
+    /// <summary>
+    /// One row per identity: a later opt-out takes a new id (so every instance reads it incrementally, as an insert); an
+    /// earlier or equal one changes nothing and the stored row is returned. In the caller's write transaction.
+    /// </summary>
+    private static async Task<OptOutRecord> UpsertOptOutAsync(SqliteConnection conn, SqliteTransaction tx, byte[] firstLevelHash, byte[] advertisingId, long ms,
+        CancellationToken ct)
+    {
         await using (var find = Command(conn, tx, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $flh;"))
         {
             find.Parameters.Add("$flh", SqliteType.Blob).Value = firstLevelHash;
             var existing = await StoreRows.ReadAllAsync(find, StoreRows.OptOut, ct).ConfigureAwait(false);
-            if (existing.Count == 1 && existing[0].Timestamp.ToUnixTimeMilliseconds() >= ms)
-            {
-                await tx.CommitAsync(ct).ConfigureAwait(false);
-                return existing[0];
-            }
+            if (existing.Count == 1 && existing[0].Timestamp.ToUnixTimeMilliseconds() >= ms) return existing[0];
         }
         await using var cmd = Command(conn, tx, """
             UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(id), 0) FROM optouts)) + 1 WHERE name = 'optouts';
@@ -677,7 +697,6 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         cmd.Parameters.Add("$uid", SqliteType.Blob).Value = advertisingId;
         cmd.Parameters.AddWithValue("$ts", ms);
         var id = (long)(await cmd.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
-        await tx.CommitAsync(ct).ConfigureAwait(false);
         return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
     }
 

@@ -45,6 +45,21 @@ public interface IStoreLeaderLock
     Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct);
 }
 
+/// <summary>
+/// Optional capability of a store (both providers): records many opt-outs in one write transaction — group commit: one
+/// commit, one fsync, for a batch of logouts. Each opt-out follows <see cref="IUid2Store.AddOptOutAsync"/>'s rules (one
+/// row per identity, the latest time wins; a repeat inside the batch sees the earlier one); every one is durable when
+/// the call returns, none if it throws. Test for it with <c>store is IStoreOptOutBatches</c>.
+/// </summary>
+public interface IStoreOptOutBatches
+{
+    /// <summary>The stored row for each input, in input order.</summary>
+    Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default);
+}
+
+/// <summary>One opt-out to record: the identity's first-level hash, its raw UID at the time, and when.</summary>
+public readonly record struct OptOutWrite(byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp);
+
 /// <summary>Payloads of <see cref="IStoreChangeNotifier"/>.</summary>
 public static class StoreChanges
 {

@@ -448,7 +448,7 @@ public sealed class StoreFaults
 /// </summary>
 public class FaultyStore : DispatchProxy
 {
-    public interface IProbedStore : IUid2Store, IStoreWriteProbe;
+    public interface IProbedStore : IUid2Store, IStoreWriteProbe, IStoreOptOutBatches;
 
     private IUid2Store _inner = null!;
     private StoreFaults _faults = null!;
@@ -464,11 +464,14 @@ public class FaultyStore : DispatchProxy
 
     protected override object? Invoke(MethodInfo? method, object?[]? args)
     {
-        if (_faults.FailWrites && method!.Name is nameof(IUid2Store.AddOptOutAsync) or nameof(IStoreWriteProbe.ProbeWriteAsync))
+        if (_faults.FailWrites && method!.Name is nameof(IUid2Store.AddOptOutAsync) or nameof(IStoreOptOutBatches.AddOptOutsAsync)
+                or nameof(IStoreWriteProbe.ProbeWriteAsync))
             throw new IOException("No space left on device");
         try
         {
-            return method!.Invoke(method.DeclaringType == typeof(IStoreWriteProbe) ? (IStoreWriteProbe)_inner : _inner, args);
+            object target = method!.DeclaringType == typeof(IStoreWriteProbe) ? (IStoreWriteProbe)_inner
+                : method.DeclaringType == typeof(IStoreOptOutBatches) ? (IStoreOptOutBatches)_inner : _inner;
+            return method.Invoke(target, args);
         }
         catch (TargetInvocationException ex) when (ex.InnerException is not null)
         {

@@ -226,6 +226,38 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
     }
 
     [StoreFact]
+    public async Task A_batch_of_opt_outs_commits_together_with_the_same_rules_as_one()
+    {
+        await using var store = await OpenInitializedAsync();
+        var batches = Assert.IsAssignableFrom<IStoreOptOutBatches>(store);
+        byte[] a = [.. Enumerable.Repeat((byte)0xA1, 32)], b = [.. Enumerable.Repeat((byte)0xB2, 32)], c = [.. Enumerable.Repeat((byte)0xC3, 32)];
+        var before = await store.AddOptOutAsync(c, [1], T0.AddMinutes(10));
+
+        var records = await batches.AddOptOutsAsync(
+        [
+            new OptOutWrite(a, [1], T0),
+            new OptOutWrite(b, [2], T0.AddMinutes(1)),
+            new OptOutWrite(a, [3], T0.AddMinutes(2)),  // later repeat inside the batch: moves the row
+            new OptOutWrite(b, [4], T0),                // earlier repeat inside the batch: the stored row comes back
+            new OptOutWrite(c, [5], T0),                // earlier than what the store holds: unchanged
+        ]);
+        Assert.Equal(5, records.Count);
+        Assert.Equal(new byte[] { 3 }, records[2].AdvertisingId);
+        Assert.True(records[2].Id > records[0].Id);
+        Assert.Equal(records[1].Id, records[3].Id);
+        Assert.Equal(new byte[] { 2 }, records[3].AdvertisingId);
+        Assert.Equal(before.Id, records[4].Id);
+
+        // Durable and visible to any reader, one row per identity, read incrementally after what was there.
+        await using var reopened = await OpenInitializedAsync();
+        var all = (await reopened.LoadSnapshotAsync()).OptOuts;
+        Assert.Equal(3, all.Count);
+        Assert.Equal(T0.AddMinutes(2), all.Single(r => r.FirstLevelHash.SequenceEqual(a)).Timestamp);
+        Assert.Equal(2, (await reopened.LoadOptOutsAfterAsync(before.Id)).Count);
+        Assert.Empty(await batches.AddOptOutsAsync([]));
+    }
+
+    [StoreFact]
     public async Task An_identity_has_one_opt_out_row_and_the_latest_time_wins()
     {
         await using var store = await OpenInitializedAsync();

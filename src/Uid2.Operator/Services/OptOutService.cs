@@ -5,9 +5,12 @@ using Uid2.Storage;
 
 namespace Uid2.Operator.Services;
 
-/// <summary>Records opt-outs durably, then applies them to this instance's index before acknowledging.</summary>
-public sealed class OptOutService(IUid2Store store, OperatorStateProvider stateProvider, WriteHealth writeHealth, OperatorMetrics metrics,
-    TimeProvider time, ILogger<OptOutService> logger)
+/// <summary>
+/// Records opt-outs durably — through the group-commit <see cref="OptOutWriter"/> when the store takes batches — then
+/// applies them to this instance's index before acknowledging.
+/// </summary>
+public sealed class OptOutService(IUid2Store store, OptOutWriter writer, OperatorStateProvider stateProvider, WriteHealth writeHealth,
+    OperatorMetrics metrics, TimeProvider time, ILogger<OptOutService> logger)
 {
     /// <summary>Returns false when the store could not take the write (the caller answers 503 and the client retries).</summary>
     public async Task<bool> OptOutAsync(IdentityInput input, CancellationToken ct)
@@ -19,7 +22,9 @@ public sealed class OptOutService(IUid2Store store, OperatorStateProvider stateP
         var write = metrics.TimeStoreWrite("optout");
         try
         {
-            var record = await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
+            var record = writer.IsAvailable
+                ? await writer.WriteAsync(new OptOutWrite(derived.FirstLevelHash, derived.RawUid, now), ct)
+                : await store.AddOptOutAsync(derived.FirstLevelHash, derived.RawUid, now, ct);
             write.Succeeded();
             metrics.OptOutRecorded();
             writeHealth.Succeeded();
