@@ -24,4 +24,4 @@ OP_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/ops/healthcheck" >/dev/null && break; sleep 0.2; done
 
 dotnet bench/Uid2.LoadTest/bin/Release/net10.0/uid2-loadtest.dll --url "http://127.0.0.1:$PORT" \
-  --api-key "$API_KEY" --secret "$SECRET" --seconds "$SECONDS_PER" --concurrency "$CONCURRENCY"
+  --api-key "$API_KEY" --secret "$SECRET" --seconds "$SECONDS_PER" --concurrency "$CONCURRENCY" --scenario "${SCENARIO:-all}"

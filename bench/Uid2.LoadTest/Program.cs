@@ -6,7 +6,7 @@ using Uid2.Core.Envelope;
 
 // HTTP load test for a running operator: closed-loop clients hammer one scenario for a fixed time and report
 // throughput and latency percentiles. Usage:
-//   uid2-loadtest --url http://127.0.0.1:8080 --api-key K --secret S [--scenario all|v1-generate|v2-generate|v2-refresh|v2-map-5000]
+//   uid2-loadtest --url http://127.0.0.1:8080 --api-key K --secret S [--scenario all|v1-generate|v2-generate|v2-refresh|v2-map-5000|v2-logout]
 //                 [--seconds 10] [--concurrency 16]
 var options = ParseArgs(args);
 var baseUrl = new Uri(options.GetValueOrDefault("url", "http://127.0.0.1:8080"));
@@ -30,6 +30,8 @@ var scenarios = new Dictionary<string, Func<int, Task<bool>>>
     ["v2-generate"] = async i => await PostV2Async("/v2/token/generate", $"{{\"email\":\"load.{i}@example.com\"}}") is not null,
     ["v2-refresh"] = await PrepareRefreshAsync(),
     ["v2-map-5000"] = async _ => await PostV2Async("/v2/identity/map", MapPayload) is not null,
+    // A durable write each: a new identity opted out (acknowledged only once committed).
+    ["v2-logout"] = async i => await PostV2Async("/v2/token/logout", $"{{\"email\":\"logout.{RunId}.{i}@example.com\"}}") is not null,
 };
 
 var selected = scenario == "all" ? scenarios.Keys.ToList() : [scenario];
@@ -110,5 +112,8 @@ static Dictionary<string, string> ParseArgs(string[] args)
 
 static partial class Program
 {
+    /// <summary>Keeps the identities of concurrent or repeated runs apart (each logout is a new opt-out).</summary>
+    private static readonly string RunId = Guid.NewGuid().ToString("N")[..8];
+
     private static readonly string MapPayload = JsonSerializer.Serialize(new { email = Enumerable.Range(0, 5000).Select(i => $"map.{i}@example.com") });
 }

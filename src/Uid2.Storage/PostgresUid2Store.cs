@@ -729,14 +729,45 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(optOuts);
+        if (optOuts.Count == 0) return [];
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One transaction for the whole batch: one commit (one WAL flush) for all of them.
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        // One statement for the whole batch (one round trip, one commit): the latest time of each identity in the batch,
+        // upserted with the single opt-out's rule; identities whose stored time is not older come back as stored.
+        await using var cmd = Command(conn, null, """
+            WITH input AS (
+                SELECT DISTINCT ON (flh) flh, uid, ts
+                  FROM unnest($1::bytea[], $2::bytea[], $3::bigint[]) WITH ORDINALITY AS t(flh, uid, ts, ord)
+                 ORDER BY flh, ts DESC, ord DESC),
+            upsert AS (
+                INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) SELECT flh, uid, ts FROM input
+                ON CONFLICT (first_level_hash) DO UPDATE
+                    SET id = nextval(pg_get_serial_sequence('optouts', 'id')),
+                        advertising_id = EXCLUDED.advertising_id, timestamp_ms = EXCLUDED.timestamp_ms
+                    WHERE optouts.timestamp_ms < EXCLUDED.timestamp_ms
+                RETURNING id, first_level_hash, advertising_id, timestamp_ms)
+            SELECT id, first_level_hash, advertising_id, timestamp_ms FROM upsert
+            UNION ALL
+            SELECT o.id, o.first_level_hash, o.advertising_id, o.timestamp_ms FROM optouts o JOIN input i ON o.first_level_hash = i.flh
+             WHERE NOT EXISTS (SELECT 1 FROM upsert u WHERE u.first_level_hash = o.first_level_hash);
+            """);
+        cmd.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = optOuts.Select(o => o.FirstLevelHash).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<byte[][]> { TypedValue = optOuts.Select(o => o.AdvertisingId).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = optOuts.Select(o => o.Timestamp.ToUnixTimeMilliseconds()).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        var stored = (await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false))
+            .ToDictionary(r => Convert.ToHexString(r.FirstLevelHash));
         var records = new OptOutRecord[optOuts.Count];
         for (var i = 0; i < records.Length; i++)
-            records[i] = await UpsertOptOutAsync(conn, tx, optOuts[i].FirstLevelHash, optOuts[i].AdvertisingId, optOuts[i].Timestamp.ToUnixTimeMilliseconds(), ct)
-                .ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        {
+            var key = Convert.ToHexString(optOuts[i].FirstLevelHash);
+            if (!stored.TryGetValue(key, out var record))
+            {
+                // A concurrent writer committed this identity after the statement's snapshot (and its time won): read it now.
+                await using var read = Command(conn, null, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $1;");
+                read.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = optOuts[i].FirstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
+                stored[key] = record = (await StoreRows.ReadAllAsync(read, StoreRows.OptOut, ct).ConfigureAwait(false)).Single();
+            }
+            records[i] = record;
+        }
         return records;
     }
 

@@ -665,12 +665,12 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         // One write transaction for the whole batch: one commit (one fsync) for all of them.
         await using var tx = conn.BeginTransaction(deferred: false);
-        var records = new OptOutRecord[optOuts.Count];
-        for (var i = 0; i < records.Length; i++)
-            records[i] = await UpsertOptOutAsync(conn, tx, optOuts[i].FirstLevelHash, optOuts[i].AdvertisingId, optOuts[i].Timestamp.ToUnixTimeMilliseconds(), ct)
-                .ConfigureAwait(false);
+        var latest = new Dictionary<string, OptOutRecord>();
+        foreach (var o in optOuts)
+            latest[Convert.ToHexString(o.FirstLevelHash)] =
+                await UpsertOptOutAsync(conn, tx, o.FirstLevelHash, o.AdvertisingId, o.Timestamp.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return records;
+        return optOuts.Select(o => latest[Convert.ToHexString(o.FirstLevelHash)]).ToArray();
     }
 
     /// <summary>

@@ -47,13 +47,13 @@ public interface IStoreLeaderLock
 
 /// <summary>
 /// Optional capability of a store (both providers): records many opt-outs in one write transaction — group commit: one
-/// commit, one fsync, for a batch of logouts. Each opt-out follows <see cref="IUid2Store.AddOptOutAsync"/>'s rules (one
-/// row per identity, the latest time wins; a repeat inside the batch sees the earlier one); every one is durable when
-/// the call returns, none if it throws. Test for it with <c>store is IStoreOptOutBatches</c>.
+/// commit, one fsync, for a batch of logouts (PostgreSQL: one statement). Each opt-out follows
+/// <see cref="IUid2Store.AddOptOutAsync"/>'s rules (one row per identity, the latest time wins, a later one takes a new
+/// id); every one is durable when the call returns, none if it throws. Test for it with <c>store is IStoreOptOutBatches</c>.
 /// </summary>
 public interface IStoreOptOutBatches
 {
-    /// <summary>The stored row for each input, in input order.</summary>
+    /// <summary>For each input, in input order, its identity's stored row once the batch is committed.</summary>
     Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default);
 }
 

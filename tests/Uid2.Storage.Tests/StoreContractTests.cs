@@ -241,12 +241,16 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
             new OptOutWrite(b, [4], T0),                // earlier repeat inside the batch: the stored row comes back
             new OptOutWrite(c, [5], T0),                // earlier than what the store holds: unchanged
         ]);
+        // Each input gets its identity's row as committed: the latest time in the batch or the store wins.
         Assert.Equal(5, records.Count);
-        Assert.Equal(new byte[] { 3 }, records[2].AdvertisingId);
-        Assert.True(records[2].Id > records[0].Id);
+        Assert.Equal(new byte[] { 3 }, records[0].AdvertisingId);
+        Assert.Equal(records[0].Id, records[2].Id);
+        Assert.Equal(T0.AddMinutes(2), records[2].Timestamp);
         Assert.Equal(records[1].Id, records[3].Id);
         Assert.Equal(new byte[] { 2 }, records[3].AdvertisingId);
         Assert.Equal(before.Id, records[4].Id);
+        Assert.Equal(T0.AddMinutes(10), records[4].Timestamp);
+        Assert.True(records[0].Id > before.Id && records[1].Id > before.Id);
 
         // Durable and visible to any reader, one row per identity, read incrementally after what was there.
         await using var reopened = await OpenInitializedAsync();
