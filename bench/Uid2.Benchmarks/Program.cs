@@ -6,6 +6,13 @@ public static class Program
 {
     public static void Main(string[] args)
     {
+        if (args is ["salts-timing", ..])
+        {
+            Console.WriteLine("| store | buckets | save (empty store) | load | save after rotating 1% |");
+            Console.WriteLine("|---|---|---|---|---|");
+            SaltStoreTiming.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1 << 20).GetAwaiter().GetResult();
+            return;
+        }
         if (args is ["replay-sizing", ..])
         {
             TrustBenchmarks.PrintReplaySizing(args.Length > 1 ? int.Parse(args[1]) : 2_000_000);

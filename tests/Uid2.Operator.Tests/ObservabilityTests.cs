@@ -7,7 +7,12 @@ using Uid2.Operator.Tests.Infrastructure;
 
 namespace Uid2.Operator.Tests;
 
-/// <summary>Issue "Operate it for real": Prometheus metrics on their own port, never on the public one.</summary>
+/// <summary>
+/// Issue "Operate it for real": Prometheus metrics on their own port, never on the public one.
+/// Runs alone: OpenTelemetry listens to meters by name, so the operators other test classes run in this process at the
+/// same time would add to the exact counts asserted here.
+/// </summary>
+[Collection(nameof(ObservabilityTests))]
 public sealed class ObservabilityTests
 {
     private static int FreePort()
@@ -98,3 +103,6 @@ public sealed class ObservabilityTests
         Assert.Equal("client_error", json.GetProperty("status").GetString());
     }
 }
+
+[CollectionDefinition(nameof(ObservabilityTests), DisableParallelization = true)]
+public sealed class ObservabilityCollection;
