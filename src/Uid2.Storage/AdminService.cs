@@ -244,10 +244,7 @@ public sealed class AdminService(IUid2Store store, TimeProvider time)
             var current = (await store.LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false)).Salts
                           ?? throw Invalid("The store has no salts.");
             var rotated = SaltSetFactory.Rotate(current, fraction, Now.ToUnixTimeMilliseconds());
-            await store.SaveSaltsAsync(rotated, ct).ConfigureAwait(false);
-            var changed = 0;
-            for (var i = 0; i < rotated.Buckets.Count; i++)
-                if (!ReferenceEquals(rotated.Buckets[i], current.Buckets[i])) changed++;
+            var changed = await SaveRotationAsync(current, rotated, ct).ConfigureAwait(false);
             return (changed, $"{changed} of {rotated.Buckets.Count} buckets");
         });
 
@@ -284,9 +281,18 @@ public sealed class AdminService(IUid2Store store, TimeProvider time)
         return await AuditedAsync(actor, "salt.rotate-scheduled", $"{schedule.CountFor(salts.Buckets.Count)} oldest buckets", async () =>
         {
             var rotated = SaltSetFactory.RotateOldest(salts, schedule.CountFor(salts.Buckets.Count), Now.ToUnixTimeMilliseconds());
-            await store.SaveSaltsAsync(rotated, ct).ConfigureAwait(false);
-            return (schedule.CountFor(salts.Buckets.Count), (string?)null);
+            return (await SaveRotationAsync(salts, rotated, ct).ConfigureAwait(false), (string?)null);
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes only the buckets a rotation changed (a rotation of 1% writes 1% of the rows). Returns how many.</summary>
+    private async Task<int> SaveRotationAsync(SaltSet current, SaltSet rotated, CancellationToken ct)
+    {
+        var changed = new List<SaltBucket>();
+        for (var i = 0; i < rotated.Buckets.Count; i++)
+            if (!ReferenceEquals(rotated.Buckets[i], current.Buckets[i])) changed.Add(rotated.Buckets[i]);
+        if (changed.Count > 0) await Admin.UpdateSaltBucketsAsync(changed, ct).ConfigureAwait(false);
+        return changed.Count;
     }
 
     // ------------------------------------------------------------------ opt-outs

@@ -39,6 +39,16 @@ public interface IStoreAdministration
         return await AdministrationSql.SetApiKeyDisabledAsync(conn, keyId, disabled, ct).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Writes the given salt buckets in place (a rotation: only the buckets that changed), in one transaction; the
+    /// first-level salt and the other buckets stay. Ids must exist. Running operators reload the salts as after any save.
+    /// </summary>
+    async Task UpdateSaltBucketsAsync(IReadOnlyList<Core.Identity.SaltBucket> changed, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await AdministrationSql.UpdateSaltBucketsAsync(conn, Connections.Kek, changed, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Moves a key's expiry (retiring it: now; a key not active yet never activates); false when no key has that id.</summary>
     async Task<bool> SetKeyExpiresAsync(int keyId, DateTimeOffset expires, CancellationToken ct = default)
     {
@@ -152,6 +162,32 @@ internal static class AdministrationSql
         }
         await tx.CommitAsync(ct).ConfigureAwait(false);
         return true;
+    }
+
+    public static async Task UpdateSaltBucketsAsync(DbConnection conn, Secrets.KeyEncryptionKeyRing kek, IReadOnlyList<Core.Identity.SaltBucket> changed,
+        CancellationToken ct)
+    {
+        var sealedBuckets = Secrets.SecretColumns.SealBuckets(kek, changed);
+        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "UPDATE salt_buckets SET last_updated_ms = @u, current_salt = @c, refresh_from_ms = @r, previous_salt = @p WHERE id = @id";
+        var u = AddParameter(cmd, "u", 0L);
+        var c = AddParameter(cmd, "c", "");
+        var r = AddParameter(cmd, "r", 0L);
+        var p = AddParameter(cmd, "p", "");
+        var id = AddParameter(cmd, "id", 0);
+        foreach (var b in sealedBuckets)
+        {
+            u.Value = b.LastUpdatedMs;
+            c.Value = b.CurrentSalt;
+            r.Value = b.RefreshFromMs;
+            p.Value = (object?)b.PreviousSalt ?? DBNull.Value;
+            id.Value = b.Id;
+            if (await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
+                throw new InvalidOperationException($"Salt bucket {b.Id} does not exist.");
+        }
+        await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
     public static async Task ImportOptOutsAsync(DbConnection conn, IReadOnlyList<(byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp)> optOuts,

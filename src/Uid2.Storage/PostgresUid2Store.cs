@@ -404,7 +404,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
 
         // Binary COPY out: the fastest way to stream a million rows; it reads within the transaction's snapshot.
         // No ORDER BY: ids are 0..count-1, so each row goes straight to its slot (no sort on the server).
-        var slots = new SaltBucket?[(int)Math.Min(max + 1L, 1 << 24)];
+        var slots = new SecretColumns.SealedBucket?[(int)Math.Min(max + 1L, 1 << 24)];
         var rows = 0;
         await using (var export = await conn.BeginBinaryExportAsync(
             "COPY salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) TO STDOUT (FORMAT BINARY)",
@@ -428,14 +428,12 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
                 {
                     previous = export.Read<string>(NpgsqlDbType.Text);
                 }
-                if (id >= 0 && id < slots.Length) slots[id] = SecretColumns.OpenBucket(Kek, id, updated, salt, refresh, previous);
+                if (id >= 0 && id < slots.Length) slots[id] = new SecretColumns.SealedBucket(id, updated, salt, refresh, previous);
             }
         }
         // A gap (a bucket deleted by hand) makes SaltSet refuse the set, as on SQLite.
-        var buckets = rows == slots.Length && Array.TrueForAll(slots, b => b is not null)
-            ? slots!
-            : slots.Where(b => b is not null).ToArray();
-        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), buckets!);
+        var present = slots.Where(b => b is not null).Select(b => b!.Value).ToArray();
+        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), SecretColumns.OpenBuckets(Kek, present));
     }
 
     private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, long afterId, CancellationToken ct)
@@ -643,19 +641,20 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     {
         await using var import = await conn.BeginBinaryImportAsync(
             $"COPY {table} (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
+        // Sealing is deterministic (synthetic IV), so an unchanged bucket seals to the same text and is not rewritten.
+        var sealedBuckets = SecretColumns.SealBuckets(Kek, buckets);
         // Synchronous writes on purpose: the importer buffers, and per-value async calls would dominate.
-        for (var i = 0; i < buckets.Count; i++)
+        for (var i = 0; i < sealedBuckets.Length; i++)
         {
             if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            var b = buckets[i];
+            var b = sealedBuckets[i];
             import.StartRow();
             import.Write(b.Id, NpgsqlDbType.Integer);
             import.Write(b.LastUpdatedMs, NpgsqlDbType.Bigint);
-            // Sealing is deterministic (synthetic IV), so an unchanged bucket seals to the same text and is not rewritten.
-            import.Write(Kek.SealText(b.CurrentSalt, SecretColumns.CurrentSalt(b.Id)), NpgsqlDbType.Text);
+            import.Write(b.CurrentSalt, NpgsqlDbType.Text);
             import.Write(b.RefreshFromMs, NpgsqlDbType.Bigint);
             if (b.PreviousSalt is null) import.WriteNull();
-            else import.Write(Kek.SealText(b.PreviousSalt, SecretColumns.PreviousSalt(b.Id)), NpgsqlDbType.Text);
+            else import.Write(b.PreviousSalt, NpgsqlDbType.Text);
         }
         await import.CompleteAsync(ct).ConfigureAwait(false);
     }

@@ -384,16 +384,19 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         var maxId = await ScalarAsync(conn, tx, "SELECT max(id) FROM salt_buckets;", ct).ConfigureAwait(false);
         if (maxId is not long max) return null;
 
-        var buckets = new List<SaltBucket>((int)Math.Min(max + 1, 1 << 24));
-        await using var cmd = Command(conn, tx,
-            "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets ORDER BY id;");
-        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
-        // Synchronous reads on purpose: a million rows, and Microsoft.Data.Sqlite's ReadAsync only wraps Read.
-        while (r.Read())
+        var rows = new List<SecretColumns.SealedBucket>((int)Math.Min(max + 1, 1 << 24));
+        await using (var cmd = Command(conn, tx,
+            "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets ORDER BY id;"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
         {
-            if ((buckets.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            buckets.Add(SecretColumns.OpenBucket(Kek, r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
+            // Synchronous reads on purpose: a million rows, and Microsoft.Data.Sqlite's ReadAsync only wraps Read.
+            while (r.Read())
+            {
+                if ((rows.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+                rows.Add(new SecretColumns.SealedBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
+            }
         }
+        var buckets = SecretColumns.OpenBuckets(Kek, rows);
         return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), buckets);
     }
 
@@ -557,6 +560,17 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             await trim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
 
+        // Sealing is deterministic (synthetic IV): an unchanged bucket seals to the text already stored, so only the
+        // buckets that differ are written — a rotation of 1% writes 1% of the rows (and fires 1% of the triggers).
+        var sealedBuckets = SecretColumns.SealBuckets(Kek, salts.Buckets);
+        var stored = new Dictionary<int, SecretColumns.SealedBucket>(sealedBuckets.Length);
+        await using (var read = Command(conn, tx, "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets;"))
+        await using (var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        {
+            while (r.Read())
+                stored[r.GetInt32(0)] = new SecretColumns.SealedBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4));
+        }
+
         await using var cmd = Command(conn, tx,
             "INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) VALUES ($id, $updated, $salt, $refresh, $previous) " +
             "ON CONFLICT (id) DO UPDATE SET last_updated_ms = excluded.last_updated_ms, current_salt = excluded.current_salt, " +
@@ -567,16 +581,16 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         var pRefresh = cmd.Parameters.Add("$refresh", SqliteType.Integer);
         var pPrevious = cmd.Parameters.Add("$previous", SqliteType.Text);
         cmd.Prepare();
-        var buckets = salts.Buckets;
-        for (var i = 0; i < buckets.Count; i++)
+        for (var i = 0; i < sealedBuckets.Length; i++)
         {
             if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            var b = buckets[i];
+            var b = sealedBuckets[i];
+            if (stored.TryGetValue(b.Id, out var old) && old == b) continue;
             pId.Value = b.Id;
             pUpdated.Value = b.LastUpdatedMs;
-            pSalt.Value = Kek.SealText(b.CurrentSalt, SecretColumns.CurrentSalt(b.Id));
+            pSalt.Value = b.CurrentSalt;
             pRefresh.Value = b.RefreshFromMs;
-            pPrevious.Value = b.PreviousSalt is null ? DBNull.Value : Kek.SealText(b.PreviousSalt, SecretColumns.PreviousSalt(b.Id));
+            pPrevious.Value = (object?)b.PreviousSalt ?? DBNull.Value;
             cmd.ExecuteNonQuery(); // synchronous on purpose: Microsoft.Data.Sqlite's async path only adds overhead here
         }
     }

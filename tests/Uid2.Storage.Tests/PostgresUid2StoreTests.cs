@@ -129,19 +129,21 @@ public sealed class PostgresUid2StoreTests(ITestOutputHelper output) : StoreTest
     {
         await using var a = await OpenInitializedAsync();
         await using var b = await OpenInitializedAsync();
-        var held = await a.TryAcquireAsync("rotation", default);
+        // Advisory locks are server-wide: a name of its own, so tests running at the same time on the server never meet.
+        var name = "rotation-" + Guid.NewGuid().ToString("N");
+        var held = await a.TryAcquireAsync(name, default);
         Assert.NotNull(held);
-        Assert.Null(await b.TryAcquireAsync("rotation", default));
+        Assert.Null(await b.TryAcquireAsync(name, default));
 
         // The holder's session ends (process crash, network loss): the server releases the lock.
-        var key = PostgresUid2Store.LeaderLockKey("rotation");
+        var key = PostgresUid2Store.LeaderLockKey(name);
         Assert.Equal(1L, await Pg.ScalarAsync(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted " +
             $"AND ((classid::bigint << 32) | objid::bigint) = {key};"));
         IAsyncDisposable? next = null;
         for (var i = 0; i < 50 && next is null; i++)
         {
-            next = await b.TryAcquireAsync("rotation", default);
+            next = await b.TryAcquireAsync(name, default);
             if (next is null) await Task.Delay(100);
         }
         Assert.NotNull(next);

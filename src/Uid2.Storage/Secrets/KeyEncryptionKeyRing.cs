@@ -139,16 +139,18 @@ public sealed class KeyEncryptionKeyRing
         var aad = Encoding.UTF8.GetBytes(purpose);
         var output = new byte[IvLength + clear.Length + TagLength];
         var iv = output.AsSpan(0, IvLength);
+        // Synthetic IV: HMAC-SHA256(IV key, len(aad) ‖ aad ‖ clear), truncated. One-shot, from a stack buffer when small.
+        var macInputLength = 4 + aad.Length + clear.Length;
+        var rented = macInputLength > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(macInputLength) : null;
+        var macInput = rented is null ? stackalloc byte[macInputLength] : rented.AsSpan(0, macInputLength);
+        BitConverter.TryWriteBytes(macInput, aad.Length);
+        aad.CopyTo(macInput[4..]);
+        clear.CopyTo(macInput[(4 + aad.Length)..]);
         Span<byte> mac = stackalloc byte[32];
-        using (var hmac = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, key.IvKey))
-        {
-            hmac.AppendData(BitConverter.GetBytes(aad.Length));
-            hmac.AppendData(aad);
-            hmac.AppendData(clear);
-            hmac.GetHashAndReset(mac);
-        }
+        HMACSHA256.HashData(key.IvKey, macInput, mac);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         mac[..IvLength].CopyTo(iv);
-        lock (key) key.Gcm.Encrypt(iv, clear, output.AsSpan(IvLength, clear.Length), output.AsSpan(IvLength + clear.Length), aad);
+        key.Gcm.Encrypt(iv, clear, output.AsSpan(IvLength, clear.Length), output.AsSpan(IvLength + clear.Length), aad);
         return output;
     }
 
@@ -159,9 +161,8 @@ public sealed class KeyEncryptionKeyRing
         var clear = new byte[data.Length - IvLength - TagLength];
         try
         {
-            lock (key) // AesGcm is not safe for concurrent use
-                key.Gcm.Decrypt(data.AsSpan(0, IvLength), data.AsSpan(IvLength, clear.Length), data.AsSpan(IvLength + clear.Length),
-                    clear, Encoding.UTF8.GetBytes(purpose));
+            key.Gcm.Decrypt(data.AsSpan(0, IvLength), data.AsSpan(IvLength, clear.Length), data.AsSpan(IvLength + clear.Length),
+                clear, Encoding.UTF8.GetBytes(purpose));
         }
         catch (CryptographicException)
         {
@@ -197,7 +198,10 @@ public sealed class KeyEncryptionKeyRing
     private sealed class Kek(string id, byte[] key)
     {
         public string Id { get; } = id;
-        public AesGcm Gcm { get; } = new(key, TagLength);
+        // AesGcm is not safe for concurrent use: one per thread, so sealing and opening run in parallel (a million salts).
+        private readonly ThreadLocal<AesGcm> _gcm = new(() => new AesGcm(key, TagLength));
+
+        public AesGcm Gcm => _gcm.Value!;
 
         /// <summary>The synthetic-IV key: HKDF of the KEK, so the KEK itself is used only for AES-GCM.</summary>
         public byte[] IvKey { get; } = HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: "uid2 kek synthetic iv"u8.ToArray());

@@ -18,6 +18,34 @@ internal static class SecretColumns
     public static string CurrentSalt(int bucket) => "salt_buckets.current_salt:" + bucket;
     public static string PreviousSalt(int bucket) => "salt_buckets.previous_salt:" + bucket;
 
+    /// <summary>A salt bucket as stored: its salts sealed.</summary>
+    public readonly record struct SealedBucket(int Id, long LastUpdatedMs, string CurrentSalt, long RefreshFromMs, string? PreviousSalt);
+
+    /// <summary>Seals every bucket's salts, on all cores: a million buckets are up to two million seals.</summary>
+    public static SealedBucket[] SealBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SaltBucket> buckets)
+    {
+        var sealedBuckets = new SealedBucket[buckets.Count];
+        Parallel.For(0, buckets.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            var b = buckets[i];
+            sealedBuckets[i] = new SealedBucket(b.Id, b.LastUpdatedMs, kek.SealText(b.CurrentSalt, CurrentSalt(b.Id)), b.RefreshFromMs,
+                b.PreviousSalt is null ? null : kek.SealText(b.PreviousSalt, PreviousSalt(b.Id)));
+        });
+        return sealedBuckets;
+    }
+
+    /// <summary>Opens every bucket's salts, on all cores.</summary>
+    public static SaltBucket[] OpenBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SealedBucket> rows)
+    {
+        var buckets = new SaltBucket[rows.Count];
+        Parallel.For(0, rows.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i =>
+        {
+            var r = rows[i];
+            buckets[i] = OpenBucket(kek, r.Id, r.LastUpdatedMs, r.CurrentSalt, r.RefreshFromMs, r.PreviousSalt);
+        });
+        return buckets;
+    }
+
     /// <summary>A bucket as stored → as served (salts opened).</summary>
     public static SaltBucket OpenBucket(KeyEncryptionKeyRing kek, int id, long updatedMs, string current, long refreshFromMs, string? previous) =>
         new(id, updatedMs, kek.OpenText(current, CurrentSalt(id)), refreshFromMs, previous is null ? null : kek.OpenText(previous, PreviousSalt(id)));
