@@ -399,7 +399,7 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
     }
 
     [StoreFact]
-    public async Task A_million_salt_buckets_save_and_load_quickly()
+    public async Task A_million_salt_buckets_save_load_replace_and_rotate()
     {
         const int count = 1 << 20;
         var salts = SaltSetFactory.CreateRandom(count, T0.ToUnixTimeMilliseconds());
