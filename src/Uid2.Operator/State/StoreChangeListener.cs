@@ -41,9 +41,6 @@ public sealed class StoreChangeListener(IUid2Store store, OperatorStateProvider 
         await sync;
     }
 
-    /// <summary>The shortest time between two syncs that notifications trigger.</summary>
-    public static readonly TimeSpan CoalesceWindow = TimeSpan.FromMilliseconds(20);
-
     private async Task SyncOnSignalAsync(SemaphoreSlim signal, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
@@ -52,10 +49,6 @@ public sealed class StoreChangeListener(IUid2Store store, OperatorStateProvider 
             {
                 await signal.WaitAsync(ct);
                 await state.SyncAsync(ct);
-                // Under a stream of opt-outs (a notification each), one sync per short window instead of one per
-                // notification: each sync re-reads a window of rows, so back-to-back syncs would cost far more than
-                // the few milliseconds of propagation this adds.
-                await Task.Delay(CoalesceWindow, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
