@@ -33,6 +33,13 @@ internal sealed class AdminCli
         DefaultValueFactory = _ => DefaultConnectionString(),
     };
 
+    private readonly Option<string> _storeProvider = new("--store-provider")
+    {
+        Description = "sqlite or postgres (default: $Uid2__StoreProvider, else inferred from the connection string: 'Data Source=' or 'Host=').",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Uid2__StoreProvider") ?? "",
+    };
+
     private readonly Option<int> _saltBuckets = new("--salt-buckets")
     {
         Description = $"Number of salt buckets to create if the store is empty (default {DefaultSaltBucketCount}).",
@@ -55,7 +62,7 @@ internal sealed class AdminCli
         _time = time;
         Root = new RootCommand("UID2 administration: participants, API keys, client secrets, encryption keys, salts and opt-outs.")
         {
-            _connectionString, _saltBuckets, _json, _kekFile,
+            _connectionString, _storeProvider, _saltBuckets, _json, _kekFile,
             BuildInit(), BuildParticipant(), BuildApiKey(), BuildSecret(), BuildKeys(), BuildKeyset(), BuildSalts(), BuildOptOut(), BuildClientSide(),
             BuildSite(), BuildKek(), BuildAudit(), BuildBackup(), BuildAdminCredentials(),
         };
@@ -1200,7 +1207,7 @@ internal sealed class AdminCli
 
     private async Task<IUid2Store> OpenAsync(ParseResult parse, KeyEncryptionKeyRing kek, CancellationToken ct)
     {
-        var store = Uid2StoreFactory.Create(ConnectionString(parse), kek);
+        var store = Uid2StoreFactory.Create(ConnectionString(parse), kek, parse.GetValue(_storeProvider));
         try
         {
             await store.InitializeAsync(ct);

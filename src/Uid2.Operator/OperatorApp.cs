@@ -38,8 +38,9 @@ public static class OperatorApp
         var kekInline = builder.Configuration[$"{OperatorOptions.Section}:KeyEncryptionKey"];
         var kekFile = builder.Configuration[$"{OperatorOptions.Section}:KeyEncryptionKeyFile"];
         var createKek = builder.Environment.IsDevelopment();
+        var storeProvider = builder.Configuration[Uid2StoreFactory.ProviderSetting];
         builder.Services.TryAddSingleton<IUid2Store>(_ => Uid2StoreFactory.Create(connectionString,
-            KeyEncryptionKeys.Resolve(connectionString, kekInline, kekFile, createKek))); // a host may bring its own
+            KeyEncryptionKeys.Resolve(connectionString, kekInline, kekFile, createKek), storeProvider)); // a host may bring its own
         builder.Services.AddOptions<OperatorOptions>().Bind(builder.Configuration.GetSection(OperatorOptions.Section))
             .Validate(o => { o.Validate(); return true; });
         builder.Services.TryAddSingleton(TimeProvider.System);

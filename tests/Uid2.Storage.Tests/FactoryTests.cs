@@ -22,7 +22,6 @@ public sealed class FactoryTests
 
     [Theory]
     [InlineData("Host=localhost;Database=uid2;Username=u")]
-    [InlineData("Server=db.internal;Port=5433;Database=uid2;Username=u;Password=p")]
     [InlineData("host = localhost ; database = uid2")]
     public async Task Postgres_connection_strings_give_a_postgres_store_without_connecting(string cs)
     {
@@ -49,5 +48,27 @@ public sealed class FactoryTests
         var ex = Assert.Throws<ArgumentException>(() => Uid2StoreFactory.Create(cs));
         Assert.Contains("Data Source", ex.Message);
         if (cs.Contains('=')) Assert.Contains("Host=", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("Server=db.internal;Port=5433;Database=uid2;Username=u;Password=p")]  // Npgsql accepts Server, so do MySQL and SQL Server
+    [InlineData("Server=db.internal;Uid=u;Pwd=p;Database=uid2")]                      // a MySQL string
+    public void An_ambiguous_connection_string_needs_the_provider_named(string cs)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Uid2StoreFactory.Create(cs));
+        Assert.Contains(Uid2StoreFactory.ProviderSetting, ex.Message);
+    }
+
+    [Fact]
+    public async Task An_explicit_provider_decides()
+    {
+        await using (var pg = Uid2StoreFactory.Create("Server=db.internal;Port=5433;Database=uid2;Username=u;Password=p", null, "postgres"))
+            Assert.IsType<PostgresUid2Store>(pg);
+        await using (var lite = Uid2StoreFactory.Create("Data Source=data/x.db", null, "SQLite"))
+            Assert.IsType<SqliteUid2Store>(lite);
+        // A MySQL string named as PostgreSQL is refused by Npgsql's own parser, not opened.
+        Assert.ThrowsAny<ArgumentException>(() => Uid2StoreFactory.Create("Server=db;Uid=u;Pwd=p;SslMode=Preferred;AllowPublicKeyRetrieval=true", null, "postgres"));
+        var unknown = Assert.Throws<ArgumentException>(() => Uid2StoreFactory.Create("Host=db", null, "mysql"));
+        Assert.Contains("sqlite or postgres", unknown.Message);
     }
 }
