@@ -253,12 +253,12 @@ internal static class AdministrationSql
     }
 }
 
-public sealed partial class SqliteUid2Store : IStoreAdministration, IStoreConnections
+public sealed partial class SqliteUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
 {
     async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
 }
 
-public sealed partial class PostgresUid2Store : IStoreAdministration, IStoreConnections
+public sealed partial class PostgresUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
 {
     async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
 }

@@ -45,7 +45,6 @@ public static class StoreBackup
         ArgumentNullException.ThrowIfNull(kek);
         ArgumentNullException.ThrowIfNull(output);
         var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
-        var optOuts = await store.LoadOptOutsAfterAsync(0, ct).ConfigureAwait(false);
         var created = time.GetUtcNow();
 
         var fileId = RandomNumberGenerator.GetBytes(16);
@@ -142,16 +141,23 @@ public static class StoreBackup
                     w.WriteEndArray();
                 });
             }
-        foreach (var o in optOuts)
-            Line(() =>
-            {
-                w.WriteString("type", "optout");
-                w.WriteBase64String("hash", o.FirstLevelHash);
-                w.WriteBase64String("id", o.AdvertisingId);
-                w.WriteNumber("at", o.Timestamp.ToUnixTimeMilliseconds());
-            });
+        // Opt-outs only grow: read after the snapshot, a page at a time, every one recorded before the backup started is in.
+        long optOutCount = 0;
+        await IStoreOptOutPages.ReadAllAsync(store, 0, 100_000, page =>
+        {
+            foreach (var o in page)
+                Line(() =>
+                {
+                    w.WriteString("type", "optout");
+                    w.WriteBase64String("hash", o.FirstLevelHash);
+                    w.WriteBase64String("id", o.AdvertisingId);
+                    w.WriteNumber("at", o.Timestamp.ToUnixTimeMilliseconds());
+                });
+            optOutCount += page.Count;
+            return Task.CompletedTask;
+        }, ct).ConfigureAwait(false);
         var summary = new BackupSummary(created, snapshot.Participants.Count, snapshot.ApiKeys.Count, snapshot.Keys.Count,
-            snapshot.Salts?.Buckets.Count ?? 0, snapshot.ClientSideKeypairs?.Count ?? 0, nameLists, optOuts.Count);
+            snapshot.Salts?.Buckets.Count ?? 0, snapshot.ClientSideKeypairs?.Count ?? 0, nameLists, optOutCount);
         Line(() =>
         {
             w.WriteString("type", "end");

@@ -57,6 +57,54 @@ public interface IStoreOptOutBatches
     Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default);
 }
 
+/// <summary>
+/// Capability of a store (both providers): opt-outs read a page at a time, so a reader of a hundred million rows (an
+/// operator starting, a backup) holds one page of objects at a time instead of all of them. Test for it with
+/// <c>store is IStoreOptOutPages</c>; <see cref="ReadAllAsync"/> falls back to one read for stores without it.
+/// </summary>
+public interface IStoreOptOutPages
+{
+    /// <summary>Up to <paramref name="limit"/> opt-outs with an id greater than <paramref name="afterId"/>, in id order.</summary>
+    async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsPageAsync(long afterId, int limit, CancellationToken ct = default)
+    {
+        await using var conn = await ((IStoreConnections)this).OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > @after ORDER BY id LIMIT @limit";
+        var after = cmd.CreateParameter();
+        after.ParameterName = "after";
+        after.Value = afterId;
+        cmd.Parameters.Add(after);
+        var max = cmd.CreateParameter();
+        max.ParameterName = "limit";
+        max.Value = Math.Max(1, limit);
+        cmd.Parameters.Add(max);
+        return await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Hands every opt-out after <paramref name="afterId"/> to <paramref name="page"/>, in id order, a page at a time
+    /// (one read for a store without pages). Rows committed while it reads may or may not be included.
+    /// </summary>
+    static async Task ReadAllAsync(IUid2Store store, long afterId, int pageSize, Func<IReadOnlyList<OptOutRecord>, Task> page, CancellationToken ct)
+    {
+        if (store is not IStoreOptOutPages pages)
+        {
+            await page(await store.LoadOptOutsAfterAsync(afterId, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            return;
+        }
+        while (true)
+        {
+            var rows = await pages.LoadOptOutsPageAsync(afterId, pageSize, ct).ConfigureAwait(false);
+            if (rows.Count > 0)
+            {
+                await page(rows).ConfigureAwait(false);
+                afterId = rows[^1].Id;
+            }
+            if (rows.Count < pageSize) return;
+        }
+    }
+}
+
 /// <summary>One opt-out to record: the identity's first-level hash, its raw UID at the time, and when.</summary>
 public readonly record struct OptOutWrite(byte[] FirstLevelHash, byte[] AdvertisingId, DateTimeOffset Timestamp);
 

@@ -226,6 +226,21 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
     }
 
     [StoreFact]
+    public async Task Opt_outs_read_a_page_at_a_time_give_the_same_rows_in_order()
+    {
+        await using var store = await OpenInitializedAsync();
+        for (var i = 0; i < 25; i++) await store.AddOptOutAsync([(byte)i, .. Enumerable.Repeat((byte)0x5A, 31)], [(byte)i], T0.AddSeconds(i));
+        var all = await store.LoadOptOutsAfterAsync(0);
+        var pages = new List<IReadOnlyList<OptOutRecord>>();
+        await IStoreOptOutPages.ReadAllAsync(store, 0, 10, page => { pages.Add(page); return Task.CompletedTask; }, default);
+        Assert.Equal([10, 10, 5], pages.Select(p => p.Count));
+        Assert.Equal(all.Select(r => r.Id), pages.SelectMany(p => p).Select(r => r.Id));
+        var afterSome = new List<OptOutRecord>();
+        await IStoreOptOutPages.ReadAllAsync(store, all[19].Id, 10, page => { afterSome.AddRange(page); return Task.CompletedTask; }, default);
+        Assert.Equal(all.Skip(20).Select(r => r.Id), afterSome.Select(r => r.Id));
+    }
+
+    [StoreFact]
     public async Task A_batch_of_opt_outs_commits_together_with_the_same_rules_as_one()
     {
         await using var store = await OpenInitializedAsync();

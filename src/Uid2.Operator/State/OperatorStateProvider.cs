@@ -43,6 +43,9 @@ public sealed class OperatorStateProvider
 
     public DateTimeOffset LastSuccessfulSync => new(Interlocked.Read(ref _lastSuccessfulSyncTicks), TimeSpan.Zero);
 
+    /// <summary>How many opt-out rows one read takes.</summary>
+    public const int OptOutPageSize = 500_000;
+
     /// <summary>Loads everything (keys, salts, participants, API keys) and the opt-outs not yet applied.</summary>
     public async Task ReloadAsync(CancellationToken ct)
     {
@@ -50,8 +53,12 @@ public sealed class OperatorStateProvider
         try
         {
             var snapshot = await _store.LoadSnapshotAsync(includeOptOuts: false, ct);
-            var optOuts = await _store.LoadOptOutsAfterAsync(OptOuts.SyncFromId, ct);
-            OptOuts.Apply(optOuts);
+            // A page at a time: at start-up, millions of rows never sit in memory as objects all at once.
+            await IStoreOptOutPages.ReadAllAsync(_store, OptOuts.SyncFromId, OptOutPageSize, page =>
+            {
+                OptOuts.Apply(page);
+                return Task.CompletedTask;
+            }, ct);
             if (!_allowDemoCredentials)
             {
                 snapshot = DemoCredentials.Remove(snapshot, _options.Demo, out var removed);
