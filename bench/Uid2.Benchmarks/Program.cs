@@ -6,6 +6,11 @@ public static class Program
 {
     public static void Main(string[] args)
     {
+        if (args is ["startup", ..])
+        {
+            StartupGrowth.RunAsync(args.Length > 1 ? args.Skip(1).Select(int.Parse) : [0, 1_000_000]).GetAwaiter().GetResult();
+            return;
+        }
         if (args is ["salts-timing", ..])
         {
             Console.WriteLine("| store | buckets | save (empty store) | load | save the whole set after rotating 1% | rotate 1% (admin / scheduler: changed rows only, load included) |");

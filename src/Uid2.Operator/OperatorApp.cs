@@ -183,6 +183,14 @@ public static class OperatorApp
                 "Remove them, or run in Development.", app.Environment.EnvironmentName, string.Join(", ", state.DisabledDemoCredentials));
         await services.GetRequiredService<KeyMaintenanceService>().RunOnceAsync(ct);
 
+        // The first load read every opt-out a page at a time: give back what the pages cost before serving, once
+        // (with millions of opt-outs, the index's arrays are large objects; compacting them now keeps the process small).
+        if (state.OptOuts.Count > 100_000)
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
+
         if (seedDemo)
         {
             // Development only: these demo credentials are fixed, public and documented in the README.

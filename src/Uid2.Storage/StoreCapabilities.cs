@@ -78,7 +78,15 @@ public interface IStoreOptOutPages
         max.ParameterName = "limit";
         max.Value = Math.Max(1, limit);
         cmd.Parameters.Add(max);
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
+        await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
+        var rows = new List<OptOutRecord>(Math.Min(limit, 1 << 20));
+        // Synchronous reads inside the page: hundreds of thousands of small rows, where a task per row would dominate.
+        while (r.Read())
+        {
+            if ((rows.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
+            rows.Add(StoreRows.OptOut(r));
+        }
+        return rows;
     }
 
     /// <summary>
