@@ -322,27 +322,34 @@ public sealed class AdminService(IUid2Store store, TimeProvider time)
             return (record, $"opt-out #{record.Id}");
         });
 
-    /// <summary>Is an identity (or, with a null kind, a raw UID2 in base64) opted out, and since when.</summary>
+    /// <summary>
+    /// Is an identity (or, with a null kind, a raw UID2 in base64) opted out, and since when. By identity: one indexed
+    /// read. By raw UID2: a scan of the opt-outs a page at a time (the store has no index on raw UID2s; memory stays at a page).
+    /// </summary>
     public async Task<OptOutLookup> LookupOptOutAsync(DiiKind? kind, string? value, CancellationToken ct)
     {
-        Func<OptOutRecord, bool> match;
-        var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false);
         if (kind is { } k)
         {
             var input = ParseIdentity(k, value);
-            var salts = snapshot.Salts ?? throw Invalid("The store has no salts.");
+            var salts = (await store.LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false)).Salts ?? throw Invalid("The store has no salts.");
             var flh = new IdentityDeriver(salts, IdentityScope.Uid2).FirstLevelHash(input);
-            match = o => o.FirstLevelHash.AsSpan().SequenceEqual(flh);
+            var row = await Admin.FindOptOutAsync(flh, ct).ConfigureAwait(false);
+            return new OptOutLookup(row is not null, row?.Timestamp, row?.Id);
         }
-        else
+
+        var raw = new byte[40];
+        if (value is null || !Convert.TryFromBase64String(value.Trim(), raw, out var n) || n is not (32 or 33))
+            throw Invalid("Invalid raw UID2: expected the base64 of a 32- or 33-byte raw UID2.");
+        var tail = raw.AsSpan(n - 32, 32).ToArray();
+        OptOutRecord? found = null;
+        await IStoreOptOutPages.ReadAllAsync(store, 0, 100_000, page =>
         {
-            var raw = new byte[40];
-            if (value is null || !Convert.TryFromBase64String(value.Trim(), raw, out var n) || n is not (32 or 33))
-                throw Invalid("Invalid raw UID2: expected the base64 of a 32- or 33-byte raw UID2.");
-            var tail = raw.AsSpan(n - 32, 32).ToArray();
-            match = o => o.AdvertisingId.Length >= 32 && o.AdvertisingId.AsSpan(o.AdvertisingId.Length - 32).SequenceEqual(tail);
-        }
-        var found = (await store.LoadOptOutsAfterAsync(0, ct).ConfigureAwait(false)).Where(match).MaxBy(o => o.Timestamp);
+            foreach (var o in page)
+                if (o.AdvertisingId.Length >= 32 && o.AdvertisingId.AsSpan(o.AdvertisingId.Length - 32).SequenceEqual(tail)
+                    && (found is null || o.Timestamp > found.Timestamp))
+                    found = o;
+            return Task.CompletedTask;
+        }, ct).ConfigureAwait(false);
         return new OptOutLookup(found is not null, found?.Timestamp, found?.Id);
     }
 

@@ -39,6 +39,16 @@ public interface IStoreAdministration
         return await AdministrationSql.SetApiKeyDisabledAsync(conn, keyId, disabled, ct).ConfigureAwait(false);
     }
 
+    /// <summary>The opt-out of one identity, by its first-level hash (the unique index), or null.</summary>
+    async Task<OptOutRecord?> FindOptOutAsync(byte[] firstLevelHash, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = @h";
+        AdministrationSql.AddParameter(cmd, "h", firstLevelHash);
+        return (await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false)).SingleOrDefault();
+    }
+
     /// <summary>
     /// Writes the given salt buckets in place (a rotation: only the buckets that changed), in one transaction; the
     /// first-level salt and the other buckets stay. Ids must exist. Running operators reload the salts as after any save.
@@ -243,7 +253,7 @@ internal static class AdministrationSql
 
     private static void Add(DbCommand cmd, string name, object value) => AddParameter(cmd, name, value);
 
-    private static DbParameter AddParameter(DbCommand cmd, string name, object value)
+    internal static DbParameter AddParameter(DbCommand cmd, string name, object value)
     {
         var p = cmd.CreateParameter();
         p.ParameterName = name;

@@ -38,7 +38,7 @@ public sealed class OptOutWriter(IUid2Store store, ILogger<OptOutWriter> logger)
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batches = (IStoreOptOutBatches?)(store as IStoreOptOutBatches);
+        var batches = store as IStoreOptOutBatches;
         var batch = new List<Pending>(MaxBatch);
         try
         {
