@@ -154,7 +154,8 @@ public sealed class PostgresTarget : StoreTarget
         await using (var cmd = admin.CreateCommand($"CREATE DATABASE \"{DatabaseName}\";"))
             await cmd.ExecuteNonQueryAsync();
         _created = true;
-        ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = DatabaseName }.ConnectionString;
+        // Timeout: a busy machine may take longer than the store's fail-fast 3 s to open a connection.
+        ConnectionString = new NpgsqlConnectionStringBuilder(ServerConnectionString) { Database = DatabaseName, Timeout = 15 }.ConnectionString;
     }
 
     public override IUid2Store Open() => new PostgresUid2Store(ConnectionString);
