@@ -617,7 +617,7 @@ internal sealed class AdminCli
                 return 0;
             }
             foreach (var k in keys)
-                await _out.WriteLineAsync($"{k.Id,6}  {KeysetName(k.SiteId),-22}  {KeyState(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Age(now - k.Created)}");
+                await _out.WriteLineAsync($"{k.Id,6}  {Keysets.Name(k.SiteId),-22}  {Keysets.State(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Keysets.Age(now - k.Created)}");
             return 0;
         });
 
@@ -627,7 +627,7 @@ internal sealed class AdminCli
         rotate.SetAction((parse, ct) => WithServiceAsync(parse, ct, async service =>
         {
             var k = await service.RotateKeyAsync(Actor, parse.GetValue(site), ct);
-            await Report(parse, $"Added key {k.Id} for {KeysetName(k.SiteId)}: active {k.Activates:u} to {k.Expires:u}.",
+            await Report(parse, $"Added key {k.Id} for {Keysets.Name(k.SiteId)}: active {k.Activates:u} to {k.Expires:u}.",
                 w => WriteKeys(w, "added", [k], NowMs()));
         }));
 
@@ -675,8 +675,8 @@ internal sealed class AdminCli
             }
             foreach (var g in sets)
             {
-                var active = ActiveKey(g, now);
-                await _out.WriteLineAsync($"{KeysetId(g.Key),8}  {KeysetName(g.Key),-22}  {OwnerName(g.Key, snapshot),-24}  {g.Count(k => k.Expires > now)} key(s)  " +
+                var active = Keysets.ActiveKey(g, now);
+                await _out.WriteLineAsync($"{Keysets.KeysetId(g.Key),8}  {Keysets.Name(g.Key),-22}  {Keysets.Owner(g.Key, snapshot),-24}  {g.Count(k => k.Expires > now)} key(s)  " +
                                           $"active key {(active is null ? "none" : active.Id.ToString(CultureInfo.InvariantCulture))}");
             }
             return 0;
@@ -688,7 +688,7 @@ internal sealed class AdminCli
         {
             await using var store = await OpenAsync(parse, ct);
             var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
-            var site = parse.GetValue(keysetId) == MasterKeysetId ? ReservedSites.Master : parse.GetValue(keysetId);
+            var site = Keysets.SiteOf(parse.GetValue(keysetId));
             var keys = snapshot.Keys.Where(k => k.SiteId == site).ToList();
             if (keys.Count == 0) throw new CliException($"No keyset with id {parse.GetValue(keysetId)}.");
             var now = NowMs();
@@ -697,45 +697,13 @@ internal sealed class AdminCli
                 await WriteJsonAsync(w => { w.WritePropertyName("keyset"); WriteKeyset(w, site, keys, snapshot, now, withKeys: true); });
                 return 0;
             }
-            await _out.WriteLineAsync($"Keyset {KeysetId(site)}: {KeysetName(site)}, owner {OwnerName(site, snapshot)}; shared with {SharedWith(site)}.");
+            await _out.WriteLineAsync($"Keyset {Keysets.KeysetId(site)}: {Keysets.Name(site)}, owner {Keysets.Owner(site, snapshot)}; shared with {Keysets.SharedWith(site)}.");
             foreach (var k in keys)
-                await _out.WriteLineAsync($"  key {k.Id,6}  {KeyState(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Age(now - k.Created)}");
+                await _out.WriteLineAsync($"  key {k.Id,6}  {Keysets.State(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Keysets.Age(now - k.Created)}");
             return 0;
         });
         return new Command("keyset", "Keysets: the keys of one owner (a site, or master/refresh), shared as the key endpoints do.") { list, show };
     }
-
-    /// <summary>The id the protocol reports for the master keyset.</summary>
-    private const int MasterKeysetId = 9_999_999;
-
-    private static int KeysetId(int siteId) => siteId == ReservedSites.Master ? MasterKeysetId : siteId;
-
-    private static string KeysetName(int siteId) => siteId switch
-    {
-        ReservedSites.Master => "master",
-        ReservedSites.Refresh => "refresh",
-        ReservedSites.FallbackPublisher => "fallback publisher",
-        _ => $"site {siteId}",
-    };
-
-    private static string SharedWith(int siteId) => siteId switch
-    {
-        ReservedSites.Master => "every DSP and sharer (outer layer of every token)",
-        ReservedSites.Refresh => "nobody (operator only)",
-        ReservedSites.FallbackPublisher => "every DSP and sharer",
-        _ => "its owner; DSPs and sharers receive it through the key endpoints",
-    };
-
-    private static string OwnerName(int siteId, StoreSnapshot snapshot) =>
-        siteId <= 0 || siteId == ReservedSites.FallbackPublisher ? "operator" : snapshot.Participants.FirstOrDefault(p => p.SiteId == siteId)?.Name ?? "(no participant)";
-
-    private static EncryptionKey? ActiveKey(IEnumerable<EncryptionKey> keys, DateTimeOffset now) =>
-        keys.Where(k => k.IsActiveAt(now)).MaxBy(k => (k.Activates, k.Id));
-
-    private static string KeyState(EncryptionKey k, DateTimeOffset now) => k.Expires <= now ? "expired" : k.Activates > now ? "pending" : "active";
-
-    internal static string Age(TimeSpan age) =>
-        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d" : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h" : $"{Math.Max(0, (int)age.TotalMinutes)}m";
 
     private static void WriteKeys(Utf8JsonWriter w, string name, IEnumerable<EncryptionKey> keys, DateTimeOffset now)
     {
@@ -745,11 +713,11 @@ internal sealed class AdminCli
             w.WriteStartObject();
             w.WriteNumber("id", k.Id);
             w.WriteNumber("siteId", k.SiteId);
-            w.WriteNumber("keysetId", KeysetId(k.SiteId));
+            w.WriteNumber("keysetId", Keysets.KeysetId(k.SiteId));
             w.WriteNumber("created", k.Created.ToUnixTimeMilliseconds());
             w.WriteNumber("activates", k.Activates.ToUnixTimeMilliseconds());
             w.WriteNumber("expires", k.Expires.ToUnixTimeMilliseconds());
-            w.WriteString("state", KeyState(k, now));
+            w.WriteString("state", Keysets.State(k, now));
             w.WriteEndObject();
         }
         w.WriteEndArray();
@@ -758,12 +726,12 @@ internal sealed class AdminCli
     private static void WriteKeyset(Utf8JsonWriter w, int siteId, IReadOnlyList<EncryptionKey> keys, StoreSnapshot snapshot, DateTimeOffset now, bool withKeys)
     {
         w.WriteStartObject();
-        w.WriteNumber("keysetId", KeysetId(siteId));
+        w.WriteNumber("keysetId", Keysets.KeysetId(siteId));
         w.WriteNumber("siteId", siteId);
-        w.WriteString("name", KeysetName(siteId));
-        w.WriteString("owner", OwnerName(siteId, snapshot));
-        w.WriteString("sharedWith", SharedWith(siteId));
-        if (ActiveKey(keys, now) is { } active) w.WriteNumber("activeKeyId", active.Id);
+        w.WriteString("name", Keysets.Name(siteId));
+        w.WriteString("owner", Keysets.Owner(siteId, snapshot));
+        w.WriteString("sharedWith", Keysets.SharedWith(siteId));
+        if (Keysets.ActiveKey(keys, now) is { } active) w.WriteNumber("activeKeyId", active.Id);
         else w.WriteNull("activeKeyId");
         w.WriteNumber("keyCount", keys.Count(k => k.Expires > now));
         if (withKeys) WriteKeys(w, "keys", keys, now);

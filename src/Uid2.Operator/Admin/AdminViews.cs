@@ -9,9 +9,6 @@ namespace Uid2.Operator.Admin;
 /// <summary>What the admin page and the admin API show, computed once: searches, key states, ages, the salt schedule. Never a secret.</summary>
 public static class AdminViews
 {
-    /// <summary>The id the protocol reports for the master keyset.</summary>
-    public const int MasterKeysetId = 9_999_999;
-
     public static IEnumerable<Participant> Search(StoreSnapshot snapshot, string? query)
     {
         var q = query?.Trim() ?? "";
@@ -38,21 +35,6 @@ public static class AdminViews
     /// <summary>The roles a participant may hold (ADMIN is for admin credentials only).</summary>
     public static IReadOnlyList<Role> ParticipantRoles { get; } =
         [Role.Generator, Role.Mapper, Role.IdReader, Role.Sharer, Role.Optout];
-
-    public static string KeysetName(int siteId) => siteId switch
-    {
-        ReservedSites.Master => "master",
-        ReservedSites.Refresh => "refresh",
-        ReservedSites.FallbackPublisher => "fallback publisher",
-        _ => $"site {siteId}",
-    };
-
-    public static int KeysetId(int siteId) => siteId == ReservedSites.Master ? MasterKeysetId : siteId;
-
-    public static string KeyState(EncryptionKey k, DateTimeOffset now) => k.Expires <= now ? "expired" : k.Activates > now ? "pending" : "active";
-
-    public static string Age(TimeSpan age) =>
-        age.TotalDays >= 1 ? $"{(int)age.TotalDays}d" : age.TotalHours >= 1 ? $"{(int)age.TotalHours}h" : $"{Math.Max(0, (int)age.TotalMinutes)}m";
 
     public static DateTimeOffset? NextSaltRotation(SaltStatus status, SaltRotationOptions options) =>
         options.Enabled ? options.ToSchedule().NextAfter(status.Newest) : null;
@@ -116,12 +98,12 @@ public static class AdminViews
             w.WriteStartObject();
             w.WriteNumber("id", k.Id);
             w.WriteNumber("site_id", k.SiteId);
-            w.WriteNumber("keyset_id", KeysetId(k.SiteId));
-            w.WriteString("keyset", KeysetName(k.SiteId));
+            w.WriteNumber("keyset_id", Keysets.KeysetId(k.SiteId));
+            w.WriteString("keyset", Keysets.Name(k.SiteId));
             w.WriteNumber("created", k.Created.ToUnixTimeMilliseconds());
             w.WriteNumber("activates", k.Activates.ToUnixTimeMilliseconds());
             w.WriteNumber("expires", k.Expires.ToUnixTimeMilliseconds());
-            w.WriteString("state", KeyState(k, now));
+            w.WriteString("state", Keysets.State(k, now));
             w.WriteEndObject();
         }
         w.WriteEndArray();

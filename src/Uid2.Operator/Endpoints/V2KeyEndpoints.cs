@@ -16,7 +16,7 @@ namespace Uid2.Operator.Endpoints;
 public static class V2KeyEndpoints
 {
     /// <summary>The id the protocol reports for the master keyset (-1 internally).</summary>
-    public const int MasterKeysetId = 9_999_999;
+    public const int MasterKeysetId = Uid2.Storage.Keysets.MasterKeysetId;
 
     public const int AllowClockSkewSeconds = 1_800;
 

@@ -17,9 +17,7 @@ public sealed class KeysModel(AdminService admin, IUid2Store store, OperatorStat
     public IReadOnlyList<IGrouping<int, EncryptionKey>> Keysets { get; private set; } = [];
     private StoreSnapshot? _snapshot;
 
-    public string Owner(int siteId) => siteId <= 0 || siteId == ReservedSites.FallbackPublisher
-        ? "operator"
-        : _snapshot?.Participants.FirstOrDefault(p => p.SiteId == siteId)?.Name ?? "(no participant)";
+    public string Owner(int siteId) => _snapshot is null ? "" : Uid2.Storage.Keysets.Owner(siteId, _snapshot);
 
     public Task OnGetAsync() => LoadAsync();
 
