@@ -719,9 +719,8 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     {
         ArgumentNullException.ThrowIfNull(firstLevelHash);
         ArgumentNullException.ThrowIfNull(advertisingId);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // Autocommit statements: committed (and flushed, with the default synchronous_commit) when it returns.
-        return await UpsertOptOutAsync(conn, null, firstLevelHash, advertisingId, timestamp.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+        // A batch of one: the same statement and rules; autocommit, so durable when it returns.
+        return (await AddOptOutsAsync([new OptOutWrite(firstLevelHash, advertisingId, timestamp)], ct).ConfigureAwait(false))[0];
     }
 
     /// <inheritdoc />
@@ -770,36 +769,6 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return records;
     }
 
-    /// <summary>
-    /// One row per identity: a later opt-out takes a new id from the sequence (so every instance reads it incrementally,
-    /// as an insert); an earlier or equal one changes nothing and the stored row is returned.
-    /// </summary>
-    private static async Task<OptOutRecord> UpsertOptOutAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, byte[] firstLevelHash, byte[] advertisingId, long ms,
-        CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx, """
-            WITH upsert AS (
-                INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES ($1, $2, $3)
-                ON CONFLICT (first_level_hash) DO UPDATE
-                    SET id = nextval(pg_get_serial_sequence('optouts', 'id')),
-                        advertising_id = EXCLUDED.advertising_id, timestamp_ms = EXCLUDED.timestamp_ms
-                    WHERE optouts.timestamp_ms < EXCLUDED.timestamp_ms
-                RETURNING id, first_level_hash, advertising_id, timestamp_ms)
-            SELECT id, first_level_hash, advertising_id, timestamp_ms FROM upsert
-            UNION ALL
-            SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts
-             WHERE first_level_hash = $1 AND NOT EXISTS (SELECT 1 FROM upsert);
-            """);
-        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
-        cmd.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = advertisingId, NpgsqlDbType = NpgsqlDbType.Bytea });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = ms });
-        var stored = await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
-        if (stored.Count == 1) return stored[0];
-        // A concurrent writer committed this identity after the statement's snapshot (and its time won): read it now.
-        await using var read = Command(conn, tx, "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = $1;");
-        read.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = firstLevelHash, NpgsqlDbType = NpgsqlDbType.Bytea });
-        return (await StoreRows.ReadAllAsync(read, StoreRows.OptOut, ct).ConfigureAwait(false)).Single();
-    }
 
     // ---------------------------------------------------------------- notifications
 
