@@ -6,9 +6,9 @@ public static class Program
 {
     public static void Main(string[] args)
     {
-        if (args is ["startup", ..])
+        if (args is ["growth", ..])
         {
-            StartupGrowth.RunAsync(args.Length > 1 ? args.Skip(1).Select(int.Parse) : [0, 1_000_000]).GetAwaiter().GetResult();
+            Environment.ExitCode = GrowthBenchmark.RunAsync(args[1..]).GetAwaiter().GetResult();
             return;
         }
         if (args is ["salts-timing", ..])

@@ -52,6 +52,8 @@ public static class OperatorApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutWriter>());
         builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
+        builder.Services.AddSingleton<OptOutSnapshotService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutSnapshotService>());
         builder.Services.AddSingleton<WriteHealth>();
         builder.Services.AddSingleton<WriteProbeService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WriteProbeService>());
@@ -177,6 +179,8 @@ public static class OperatorApp
 
         services.GetRequiredService<OperatorMetrics>(); // its gauges exist from the first scrape on
         var state = services.GetRequiredService<OperatorStateProvider>();
+        // Opt-outs: from the snapshot file when there is a good one, then the store's rows after it.
+        var fromSnapshot = await services.GetRequiredService<OptOutSnapshotService>().TryLoadAsync(ct);
         await state.ReloadAsync(ct);
         if (state.DisabledDemoCredentials.Count > 0)
             logger.LogWarning("{Environment}: the public demo credentials in the store are disabled and answer 401: {Credentials}. " +
@@ -185,7 +189,8 @@ public static class OperatorApp
 
         // The first load read every opt-out a page at a time: give back what the pages cost before serving, once
         // (with millions of opt-outs, the index's arrays are large objects; compacting them now keeps the process small).
-        if (state.OptOuts.Count > 100_000)
+        // A snapshot load allocated the index's arrays at their final size: nothing to give back.
+        if (!fromSnapshot && state.OptOuts.Count > 100_000)
         {
             System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

@@ -65,6 +65,9 @@ public sealed class OperatorOptions
     /// <summary>Scheduled salt rotation, run with key maintenance by the one instance holding the rotation lock.</summary>
     public SaltRotationOptions SaltRotation { get; set; } = new();
 
+    /// <summary>The opt-out snapshot file this instance starts from and keeps up to date.</summary>
+    public OptOutSnapshotOptions OptOutSnapshot { get; set; } = new();
+
     public void Validate()
     {
         if (RefreshIdentityTokenAfterSeconds <= 0 || IdentityTokenExpiresAfterSeconds <= 0 || RefreshTokenExpiresAfterSeconds <= 0)
@@ -83,6 +86,8 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2:WriteProbeIntervalSeconds must not be negative.");
         if (ClientSideTokenGenerateMaxTimestampSkewSeconds <= 0)
             throw new InvalidOperationException("Uid2:ClientSideTokenGenerateMaxTimestampSkewSeconds must be positive.");
+        if (OptOutSnapshot.MinOptOuts < 0 || !(OptOutSnapshot.IntervalMinutes > 0))
+            throw new InvalidOperationException("Uid2:OptOutSnapshot: MinOptOuts must not be negative and IntervalMinutes must be positive.");
         try
         {
             SaltRotation.ToSchedule().Validate();
@@ -92,6 +97,23 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2:SaltRotation: " + ex.Message);
         }
     }
+}
+
+/// <summary>
+/// <c>Uid2:OptOutSnapshot</c>: the opt-out index in a file (sealed under the key-encryption key), read at start-up
+/// instead of every opt-out row, and rewritten every <see cref="IntervalMinutes"/> when new opt-outs arrived.
+/// <see cref="Path"/> defaults, for a SQLite store, to <c>&lt;database&gt;.optouts</c> beside the database; for
+/// PostgreSQL there is no default (set a path on the instance's disk or on a volume instances share).
+/// </summary>
+public sealed class OptOutSnapshotOptions
+{
+    public bool Enabled { get; set; } = true;
+    public string? Path { get; set; }
+
+    /// <summary>Below this many opt-outs no snapshot is written: the store's rows load in well under a second.</summary>
+    public long MinOptOuts { get; set; } = 100_000;
+
+    public double IntervalMinutes { get; set; } = 60;
 }
 
 /// <summary>

@@ -32,6 +32,9 @@ public sealed class HashTimeIndex
     }
 
     private const int PartitionBits = 12;
+
+    /// <summary>How many partitions the keys are spread over (by their top 12 bits).</summary>
+    public const int PartitionCount = 1 << PartitionBits;
     private const int MinDeltaToMerge = 4096;
     private const int DeltaFraction = 256;
 
@@ -106,6 +109,50 @@ public sealed class HashTimeIndex
             MergeSorted(Sort(entries));
             // Only now, and only entries not moved forward meanwhile: a reader never misses a key.
             foreach (var kv in snapshot) _delta.TryRemove(kv);
+        }
+    }
+
+    /// <summary>
+    /// Merges the delta, then returns every partition as it is now (sorted, one entry per key): what a snapshot writes.
+    /// Entries added meanwhile may or may not be in them.
+    /// </summary>
+    public Entry[][] ExportPartitions()
+    {
+        Merge();
+        var partitions = new Entry[PartitionCount][];
+        for (var p = 0; p < partitions.Length; p++) partitions[p] = Volatile.Read(ref _partitions[p]);
+        return partitions;
+    }
+
+    /// <summary>
+    /// Sets one partition of an index whose partitions are still empty (a snapshot load), after checking that the
+    /// entries are strictly sorted and all belong to it; throws <see cref="InvalidDataException"/> otherwise.
+    /// </summary>
+    public void LoadPartition(int partition, Entry[] sorted)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(partition);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(partition, PartitionCount);
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (PartitionOf(sorted[i].Key) != partition || (i > 0 && Compare(sorted[i - 1].Key, sorted[i].Key) >= 0))
+                throw new InvalidDataException("A snapshot partition is not sorted or holds keys of another partition.");
+        }
+        lock (_mergeLock)
+        {
+            if (_partitions[partition].Length != 0) throw new InvalidOperationException("Only an empty partition can be loaded.");
+            Volatile.Write(ref _partitions[partition], sorted);
+            Interlocked.Add(ref _partitionTotal, sorted.Length);
+        }
+    }
+
+    /// <summary>Empties the index (a snapshot that turned out not to match the store).</summary>
+    public void Clear()
+    {
+        lock (_mergeLock)
+        {
+            for (var p = 0; p < _partitions.Length; p++) Volatile.Write(ref _partitions[p], []);
+            Interlocked.Exchange(ref _partitionTotal, 0);
+            _delta.Clear();
         }
     }
 

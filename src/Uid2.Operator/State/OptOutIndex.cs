@@ -12,6 +12,9 @@ public sealed class OptOutIndex
     private readonly HashTimeIndex _byFirstLevelHash = new();
     private readonly HashTimeIndex _byAdvertisingId = new();
     private long _lastId;
+    private readonly object _anchorLock = new();
+    private long _anchorId;
+    private byte[] _anchorHash = new byte[32];
 
     /// <summary>The highest store row id applied so far.</summary>
     public long LastId => Interlocked.Read(ref _lastId);
@@ -40,9 +43,14 @@ public sealed class OptOutIndex
         var byId = new HashTimeIndex.Entry[records.Count];
         int nHash = 0, nId = 0;
         long maxId = 0;
+        OptOutRecord? newest = null;
         foreach (var r in records)
         {
-            maxId = Math.Max(maxId, r.Id);
+            if (r.Id > maxId)
+            {
+                maxId = r.Id;
+                newest = r;
+            }
             if (r.FirstLevelHash.Length != 32) continue;
             var seconds = Seconds(r.Timestamp);
             byHash[nHash++] = new HashTimeIndex.Entry(Hash32.From(r.FirstLevelHash), seconds);
@@ -58,8 +66,50 @@ public sealed class OptOutIndex
             _byFirstLevelHash.AddBatch(byHash.AsSpan(0, nHash));
             _byAdvertisingId.AddBatch(byId.AsSpan(0, nId));
         }
+        if (newest is { FirstLevelHash.Length: 32 })
+        {
+            lock (_anchorLock)
+            {
+                if (newest.Id > _anchorId)
+                {
+                    _anchorId = newest.Id;
+                    _anchorHash = newest.FirstLevelHash;
+                }
+            }
+        }
         long seen;
         while (maxId > (seen = Interlocked.Read(ref _lastId)) && Interlocked.CompareExchange(ref _lastId, maxId, seen) != seen) { }
+    }
+
+    /// <summary>
+    /// The store row with the highest id applied so far and its first-level hash (what a snapshot records, so that a
+    /// later start can check the store still has that row).
+    /// </summary>
+    public (long Id, byte[] FirstLevelHash) Anchor
+    {
+        get
+        {
+            lock (_anchorLock) return (_anchorId, _anchorHash);
+        }
+    }
+
+    /// <summary>After a snapshot load: the snapshot's anchor becomes the last row applied.</summary>
+    public void SetAnchor(long id, byte[] firstLevelHash)
+    {
+        lock (_anchorLock)
+        {
+            _anchorId = id;
+            _anchorHash = firstLevelHash;
+        }
+        Interlocked.Exchange(ref _lastId, id);
+    }
+
+    /// <summary>Forgets everything (a snapshot that does not match the store); the next read starts from the first row.</summary>
+    public void Clear()
+    {
+        _byFirstLevelHash.Clear();
+        _byAdvertisingId.Clear();
+        SetAnchor(0, new byte[32]);
     }
 
     /// <summary>

@@ -122,6 +122,32 @@ public sealed class KeyEncryptionKeyRing
         return Open(id, stored.AsSpan(2 + idLength).ToArray(), purpose);
     }
 
+    /// <summary>
+    /// Opens a sealed binary value into <paramref name="clear"/> without allocating (large values read in chunks);
+    /// returns the clear length. Throws <see cref="KeyEncryptionKeyException"/> when it is not sealed, does not open, or
+    /// <paramref name="clear"/> is too small.
+    /// </summary>
+    public int OpenBytes(ReadOnlySpan<byte> stored, Span<byte> clear, string purpose)
+    {
+        if (!IsSealed(stored) || stored.Length < 2 + stored[1] + IvLength + TagLength)
+            throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is malformed.");
+        var id = Encoding.ASCII.GetString(stored.Slice(2, stored[1]));
+        var data = stored[(2 + stored[1])..];
+        var length = data.Length - IvLength - TagLength;
+        if (clear.Length < length) throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is larger than expected.");
+        var key = Find(id);
+        try
+        {
+            key.Gcm.Decrypt(data[..IvLength], data.Slice(IvLength, length), data[(IvLength + length)..], clear[..length], Encoding.UTF8.GetBytes(purpose));
+        }
+        catch (CryptographicException)
+        {
+            throw new KeyEncryptionKeyException(
+                $"A sealed value for {PurposeName(purpose)} does not open with key-encryption key '{id}': wrong key, or the value was altered or moved.");
+        }
+        return length;
+    }
+
     /// <summary>The id of the key that sealed a binary value, or null when it is clear.</summary>
     public static string? SealedBy(byte[] stored) =>
         IsSealed(stored) && stored.Length >= 2 + stored[1] ? Encoding.ASCII.GetString(stored, 2, stored[1]) : null;
