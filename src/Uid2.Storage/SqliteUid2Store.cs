@@ -75,6 +75,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     ];
 
     private readonly string _connectionString;
+    private readonly SqliteWriteGate _writeGate;
     private readonly bool _inMemory;
     private SqliteConnection? _memoryKeeper; // keeps a shared in-memory database alive
     private bool _disposed;
@@ -118,6 +119,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
 
         builder.DefaultTimeout = Math.Max(builder.DefaultTimeout, 30);
         builder.Pooling = true;
+        _writeGate = new SqliteWriteGate(DatabasePath, TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds));
         _connectionString = builder.ConnectionString;
         var original = connectionString;
         _kek = keyEncryptionKeys is not null
@@ -664,6 +666,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     {
         ArgumentNullException.ThrowIfNull(firstLevelHash);
         ArgumentNullException.ThrowIfNull(advertisingId);
+        using var turn = await _writeGate.EnterAsync(ct).ConfigureAwait(false);
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         // One write transaction, committed (and, with synchronous=FULL, on disk) before it returns.
         await using var tx = conn.BeginTransaction(deferred: false);
@@ -676,6 +679,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(optOuts);
+        using var turn = await _writeGate.EnterAsync(ct).ConfigureAwait(false);
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         // One write transaction for the whole batch: one commit (one fsync) for all of them.
         await using var tx = conn.BeginTransaction(deferred: false);
@@ -828,6 +832,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     {
         if (_disposed) return;
         _disposed = true;
+        _writeGate.Dispose();
         if (_memoryKeeper is not null) await _memoryKeeper.DisposeAsync().ConfigureAwait(false);
         // Release pooled handles so the file can be moved or deleted once the store is gone.
         using var probe = new SqliteConnection(_connectionString);

@@ -21,6 +21,41 @@ public sealed class SqliteUid2StoreTests : IDisposable
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_db.Path));
     }
 
+    /// <summary>
+    /// Issue "Internet scale" (two writers on one SQLite file): opt-out batches from two store instances (as two
+    /// processes have: each its own write gate on <c>&lt;database&gt;.write-gate</c>) all commit, each identity once,
+    /// with distinct ids; the gate file appears with the first write only, owner-only.
+    /// </summary>
+    [Fact]
+    public async Task Two_writers_on_one_file_queue_at_the_write_gate_and_lose_nothing()
+    {
+        await using var a = _db.Open();
+        await using var b = _db.Open();
+        await a.InitializeAsync();
+        await b.InitializeAsync();
+        var gate = _db.Path + ".write-gate";
+        Assert.False(File.Exists(gate));
+        var random = new Random(11);
+        OptOutWrite New() => new(RandomBytes(random, 32), RandomBytes(random, 33), T0);
+        var batches = Enumerable.Range(0, 40).Select(_ => Enumerable.Range(0, 25).Select(_ => New()).ToArray()).ToArray();
+        var results = await Task.WhenAll(batches.Select((batch, i) =>
+            Task.Run(() => ((IStoreOptOutBatches)(i % 2 == 0 ? a : b)).AddOptOutsAsync(batch))));
+        var ids = results.SelectMany(r => r.Select(o => o.Id)).ToArray();
+        Assert.Equal(1000, ids.Distinct().Count());
+        var stored = await a.LoadOptOutsAfterAsync(0);
+        Assert.Equal(1000, stored.Count);
+        Assert.Equal(ids.Order(), stored.Select(o => o.Id).Order());
+        Assert.True(File.Exists(gate));
+        if (!OperatingSystem.IsWindows()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(gate));
+    }
+
+    private static byte[] RandomBytes(Random random, int length)
+    {
+        var bytes = new byte[length];
+        random.NextBytes(bytes);
+        return bytes;
+    }
+
     [Fact]
     public async Task Initialize_is_idempotent_and_creates_the_parent_directory()
     {
