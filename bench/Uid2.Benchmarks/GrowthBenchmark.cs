@@ -22,7 +22,7 @@ public static class GrowthBenchmark
 {
     public sealed record Result(string Provider, long OptOuts, double FillSeconds, double? HealthyFromStore, string? RssFromStore,
         double? SnapshotWriteSeconds, double HealthyFromSnapshot, string RssFromSnapshot, double GenerateRps, double GenerateP99,
-        double RefreshRps, double RefreshP99, string RssAfterLoad);
+        double RefreshRps, double RefreshP99, string RssAfterLoad, double? LookupHitNs, double? LookupMissNs);
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -43,23 +43,24 @@ public static class GrowthBenchmark
             if (!File.Exists(dll)) throw new InvalidOperationException($"Build it first (dotnet build -c Release): {dll}");
 
         Console.WriteLine("| store | opt-outs | filling | healthy: store read / RSS | snapshot written in | healthy: from snapshot / RSS | " +
-                          "generate req/s (p99 ms) | refresh req/s (p99 ms) | RSS after load |");
-        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+                          "generate req/s (p99 ms) | refresh req/s (p99 ms) | RSS after load | lookup hit / miss |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var count in counts)
         {
             var result = await RunOneAsync(provider, count, count > fillLimit, seconds, operatorDll, loadDll);
             Console.WriteLine($"| {result.Provider} | {count:N0} | {result.FillSeconds:F0} s | " +
                               $"{(result.HealthyFromStore is { } h ? $"{h:F1} s / {result.RssFromStore}" : "—")} | " +
                               $"{(result.SnapshotWriteSeconds is { } w ? $"{w:F1} s" : "—")} | {result.HealthyFromSnapshot:F1} s / {result.RssFromSnapshot} | " +
-                              $"{result.GenerateRps:F0} ({result.GenerateP99:F1}) | {result.RefreshRps:F0} ({result.RefreshP99:F1}) | {result.RssAfterLoad} |");
+                              $"{result.GenerateRps:F0} ({result.GenerateP99:F1}) | {result.RefreshRps:F0} ({result.RefreshP99:F1}) | {result.RssAfterLoad} | " +
+                              $"{(result.LookupHitNs is { } hit ? $"{hit:F0} / {result.LookupMissNs:F0} ns" : "—")} |");
             if (csv.Length > 0)
             {
                 var exists = File.Exists(csv);
                 await using var file = new StreamWriter(csv, append: true);
-                if (!exists) await file.WriteLineAsync("provider,optouts,fill_s,healthy_store_s,rss_store,snapshot_write_s,healthy_snapshot_s,rss_snapshot,generate_rps,generate_p99_ms,refresh_rps,refresh_p99_ms,rss_after_load");
+                if (!exists) await file.WriteLineAsync("provider,optouts,fill_s,healthy_store_s,rss_store,snapshot_write_s,healthy_snapshot_s,rss_snapshot,generate_rps,generate_p99_ms,refresh_rps,refresh_p99_ms,rss_after_load,lookup_hit_ns,lookup_miss_ns");
                 await file.WriteLineAsync(string.Join(',', result.Provider, count, F(result.FillSeconds), F(result.HealthyFromStore), result.RssFromStore,
                     F(result.SnapshotWriteSeconds), F(result.HealthyFromSnapshot), result.RssFromSnapshot, F(result.GenerateRps), F(result.GenerateP99),
-                    F(result.RefreshRps), F(result.RefreshP99), result.RssAfterLoad));
+                    F(result.RefreshRps), F(result.RefreshP99), result.RssAfterLoad, F(result.LookupHitNs), F(result.LookupMissNs)));
             }
         }
         return 0;
@@ -135,8 +136,11 @@ public static class GrowthBenchmark
 
             var (genRps, genP99) = await LoadAsync(loadDll, second.Url, key, "v2-generate", seconds);
             var (refRps, refP99) = await LoadAsync(loadDll, second.Url, key, "v2-refresh", seconds);
+            var rssAfterLoad = second.Rss();
+            await second.DisposeAsync();
+            var (hitNs, missNs) = count >= 1_000_000 ? MeasureLookups(kek, snapshotPath) : ((double?)null, (double?)null);
             return new Result(provider, count, filled, healthyFromStore, rssFromStore, snapshotWrite, second.HealthySeconds, rssFromSnapshot,
-                genRps, genP99, refRps, refP99, second.Rss());
+                genRps, genP99, refRps, refP99, rssAfterLoad, hitNs, missNs);
         }
         finally
         {
@@ -160,7 +164,7 @@ public static class GrowthBenchmark
         var at = DateTimeOffset.UtcNow.AddDays(-1);
         if (provider == "postgres")
         {
-            await using var conn = new NpgsqlConnection(cs);
+            await using var conn = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cs) { CommandTimeout = 0 }.ConnectionString);
             await conn.OpenAsync();
             await using var copy = await conn.BeginBinaryImportAsync("COPY optouts (first_level_hash, advertising_id, timestamp_ms) FROM STDIN (FORMAT BINARY)");
             var hash = new byte[32];
@@ -232,6 +236,43 @@ public static class GrowthBenchmark
             Array.Sort(entries, (x, y) => HashTimeIndex.Compare(x.Key, y.Key));
             return entries;
         });
+    }
+
+    /// <summary>
+    /// The snapshot loaded in this process (the operator has exited), then one thread looking up 1,000,000 random keys
+    /// that are there and 1,000,000 that are not, by first-level hash: mean nanoseconds per lookup, cache misses included.
+    /// </summary>
+    private static (double? Hit, double? Miss) MeasureLookups(KeyEncryptionKeyRing kek, string snapshotPath)
+    {
+        var index = new OptOutIndex();
+        OptOutSnapshot.Load(index, kek, snapshotPath);
+        var partitions = index.ByFirstLevelHash.ExportPartitions();
+        var random = new Random(-1); // not a seed the generated partitions used (0 … 8,191)
+        const int n = 1_000_000;
+        var hits = new Hash32[n];
+        var misses = new Hash32[n];
+        Span<byte> bytes = stackalloc byte[32];
+        for (var i = 0; i < n; i++)
+        {
+            var partition = partitions[random.Next(partitions.Length)];
+            hits[i] = partition.Length == 0 ? default : partition[random.Next(partition.Length)].Key;
+            RandomNumberGenerator.Fill(bytes);
+            misses[i] = Hash32.From(bytes);
+        }
+        double Time(Hash32[] keys, bool expected)
+        {
+            var watch = Stopwatch.StartNew();
+            var found = 0;
+            foreach (var k in keys) if (index.ByFirstLevelHash.TryGet(k, out _)) found++;
+            var ns = watch.Elapsed.TotalNanoseconds / keys.Length;
+            if (expected ? found != keys.Length : found != 0) throw new InvalidOperationException($"Lookups found {found} of {keys.Length}.");
+            return ns;
+        }
+        Time(hits, true); // warm-up (JIT)
+        var result = (Time(hits, true), Time(misses, false));
+        index.Clear();
+        GC.Collect();
+        return result;
     }
 
     private static async Task<(double Rps, double P99)> LoadAsync(string loadDll, string url, IssuedApiKey key, string scenario, int seconds)
@@ -327,8 +368,12 @@ public static class GrowthBenchmark
         public string Rss() =>
             File.ReadAllLines($"/proc/{_process.Id}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))?[6..].Trim() ?? "?";
 
+        private bool _disposed;
+
         public async ValueTask DisposeAsync()
         {
+            if (_disposed) return;
+            _disposed = true;
             if (!_process.HasExited) _process.Kill(entireProcessTree: true);
             await _process.WaitForExitAsync();
             _process.Dispose();

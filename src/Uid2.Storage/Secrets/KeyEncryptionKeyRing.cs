@@ -165,16 +165,16 @@ public sealed class KeyEncryptionKeyRing
         var aad = Encoding.UTF8.GetBytes(purpose);
         var output = new byte[IvLength + clear.Length + TagLength];
         var iv = output.AsSpan(0, IvLength);
-        // Synthetic IV: HMAC-SHA256(IV key, len(aad) ‖ aad ‖ clear), truncated. One-shot, from a stack buffer when small.
-        var macInputLength = 4 + aad.Length + clear.Length;
-        var rented = macInputLength > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(macInputLength) : null;
-        var macInput = rented is null ? stackalloc byte[macInputLength] : rented.AsSpan(0, macInputLength);
-        BitConverter.TryWriteBytes(macInput, aad.Length);
-        aad.CopyTo(macInput[4..]);
-        clear.CopyTo(macInput[(4 + aad.Length)..]);
+        // Synthetic IV: HMAC-SHA256(IV key, len(aad) ‖ aad ‖ clear), truncated. With a keyed HMAC kept per thread (not
+        // the one-shot HMACSHA256.HashData, which sets the key up each call and does not scale across threads).
+        var hmac = key.IvMac;
+        Span<byte> length = stackalloc byte[4];
+        BitConverter.TryWriteBytes(length, aad.Length);
+        hmac.AppendData(length);
+        hmac.AppendData(aad);
+        hmac.AppendData(clear);
         Span<byte> mac = stackalloc byte[32];
-        HMACSHA256.HashData(key.IvKey, macInput, mac);
-        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        hmac.GetHashAndReset(mac);
         mac[..IvLength].CopyTo(iv);
         key.Gcm.Encrypt(iv, clear, output.AsSpan(IvLength, clear.Length), output.AsSpan(IvLength + clear.Length), aad);
         return output;
@@ -231,6 +231,18 @@ public sealed class KeyEncryptionKeyRing
 
         /// <summary>The synthetic-IV key: HKDF of the KEK, so the KEK itself is used only for AES-GCM.</summary>
         public byte[] IvKey { get; } = HKDF.DeriveKey(HashAlgorithmName.SHA256, key, 32, info: "uid2 kek synthetic iv"u8.ToArray());
+
+        // HMAC keyed with IvKey, one per thread (IncrementalHash is not thread-safe either).
+        private ThreadLocal<IncrementalHash>? _ivMac;
+
+        public IncrementalHash IvMac
+        {
+            get
+            {
+                var local = LazyInitializer.EnsureInitialized(ref _ivMac, () => new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, IvKey)));
+                return local.Value!;
+            }
+        }
     }
 
     private sealed class Keys

@@ -22,31 +22,55 @@ internal static class SecretColumns
     public readonly record struct SealedBucket(int Id, long LastUpdatedMs, string CurrentSalt, long RefreshFromMs, string? PreviousSalt);
 
     /// <summary>
-    /// Seals every bucket's salts (a million buckets are up to two million seals, ~2.6 µs each on a 2-core VM). One
-    /// thread: spreading it over the cores measured no faster there and starves whatever else runs.
+    /// Seals every bucket's salts (a million buckets are up to two million seals, ~1.6 µs each on one core of a 2-core
+    /// VM), spread over the cores in ranges of 4,096 buckets: the ring keeps its AES-GCM and HMAC state per thread.
     /// </summary>
     public static SealedBucket[] SealBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SaltBucket> buckets)
     {
         var sealedBuckets = new SealedBucket[buckets.Count];
-        for (var i = 0; i < sealedBuckets.Length; i++)
+        ForRanges(sealedBuckets.Length, i =>
         {
             var b = buckets[i];
             sealedBuckets[i] = new SealedBucket(b.Id, b.LastUpdatedMs, kek.SealText(b.CurrentSalt, CurrentSalt(b.Id)), b.RefreshFromMs,
                 b.PreviousSalt is null ? null : kek.SealText(b.PreviousSalt, PreviousSalt(b.Id)));
-        }
+        });
         return sealedBuckets;
     }
 
-    /// <summary>Opens every bucket's salts.</summary>
+    /// <summary>Opens every bucket's salts, spread over the cores like <see cref="SealBuckets"/>.</summary>
     public static SaltBucket[] OpenBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SealedBucket> rows)
     {
         var buckets = new SaltBucket[rows.Count];
-        for (var i = 0; i < buckets.Length; i++)
+        ForRanges(buckets.Length, i =>
         {
             var r = rows[i];
             buckets[i] = OpenBucket(kek, r.Id, r.LastUpdatedMs, r.CurrentSalt, r.RefreshFromMs, r.PreviousSalt);
-        }
+        });
         return buckets;
+    }
+
+    /// <summary>Runs <paramref name="body"/> for 0 … n−1: on this thread when small, else in parallel ranges of 4,096.</summary>
+    private static void ForRanges(int n, Action<int> body)
+    {
+        const int range = 4096;
+        if (n <= range)
+        {
+            for (var i = 0; i < n; i++) body(i);
+            return;
+        }
+        try
+        {
+            Parallel.For(0, (n + range - 1) / range, r =>
+            {
+                var end = Math.Min(n, (r + 1) * range);
+                for (var i = r * range; i < end; i++) body(i);
+            });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // The caller sees what one value raised (e.g. KeyEncryptionKeyException), as with one thread.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
+        }
     }
 
     /// <summary>A bucket as stored → as served (salts opened).</summary>
