@@ -13,7 +13,7 @@ public static class Program
         }
         if (args is ["salts-timing", ..])
         {
-            Console.WriteLine("| store | buckets | save (empty store) | load | save the whole set after rotating 1% | rotate 1% (admin / scheduler: changed rows only, load included) |");
+            Console.WriteLine("| store | buckets | save (empty store) | load | save the whole set after rotating 1% | rotate 1% (admin / scheduler: blocks holding rotated buckets only, load included) |");
             Console.WriteLine("|---|---|---|---|---|---|");
             SaltStoreTiming.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 1 << 20).GetAwaiter().GetResult();
             return;

@@ -70,6 +70,6 @@ public static class SaltStoreTiming
         var changed = await admin.RotateSaltsAsync("bench", 0.01, CancellationToken.None);
         var rotateInPlace = watch.Elapsed;
         Console.WriteLine($"| {name} | {buckets:N0} | {save.TotalSeconds:F1} s | {load.TotalSeconds:F1} s | {rotate.TotalSeconds:F1} s | " +
-                          $"{rotateInPlace.TotalSeconds:F1} s ({changed:N0} rows) |");
+                          $"{rotateInPlace.TotalSeconds:F1} s ({changed:N0} buckets) |");
     }
 }

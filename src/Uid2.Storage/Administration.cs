@@ -1,3 +1,4 @@
+using Npgsql;
 using System.Data.Common;
 using Uid2.Core.Auth;
 
@@ -56,7 +57,7 @@ public interface IStoreAdministration
     async Task UpdateSaltBucketsAsync(IReadOnlyList<Core.Identity.SaltBucket> changed, CancellationToken ct = default)
     {
         await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
-        await AdministrationSql.UpdateSaltBucketsAsync(conn, Connections.Kek, changed, ct).ConfigureAwait(false);
+        await AdministrationSql.UpdateSaltBucketsAsync(conn, Connections, changed, ct).ConfigureAwait(false);
     }
 
     /// <summary>Moves a key's expiry (retiring it: now; a key not active yet never activates); false when no key has that id.</summary>
@@ -115,6 +116,12 @@ internal interface IStoreConnections
 
     /// <summary>The key-encryption keys that seal the store's secrets.</summary>
     Secrets.KeyEncryptionKeyRing Kek { get; }
+
+    /// <summary>
+    /// In <paramref name="tx"/>: waits until no other writer of the salts is in its transaction (PostgreSQL: the salts
+    /// advisory lock; SQLite: nothing, a write transaction already excludes every other writer).
+    /// </summary>
+    Task LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct);
 }
 
 /// <summary>The SQL of <see cref="IStoreAdministration"/>, common to both dialects (named <c>@</c> parameters).</summary>
@@ -174,29 +181,12 @@ internal static class AdministrationSql
         return true;
     }
 
-    public static async Task UpdateSaltBucketsAsync(DbConnection conn, Secrets.KeyEncryptionKeyRing kek, IReadOnlyList<Core.Identity.SaltBucket> changed,
+    public static async Task UpdateSaltBucketsAsync(DbConnection conn, IStoreConnections store, IReadOnlyList<Core.Identity.SaltBucket> changed,
         CancellationToken ct)
     {
-        var sealedBuckets = Secrets.SecretColumns.SealBuckets(kek, changed);
         await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-        await using var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = "UPDATE salt_buckets SET last_updated_ms = @u, current_salt = @c, refresh_from_ms = @r, previous_salt = @p WHERE id = @id";
-        var u = AddParameter(cmd, "u", 0L);
-        var c = AddParameter(cmd, "c", "");
-        var r = AddParameter(cmd, "r", 0L);
-        var p = AddParameter(cmd, "p", "");
-        var id = AddParameter(cmd, "id", 0);
-        foreach (var b in sealedBuckets)
-        {
-            u.Value = b.LastUpdatedMs;
-            c.Value = b.CurrentSalt;
-            r.Value = b.RefreshFromMs;
-            p.Value = (object?)b.PreviousSalt ?? DBNull.Value;
-            id.Value = b.Id;
-            if (await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) != 1)
-                throw new InvalidOperationException($"Salt bucket {b.Id} does not exist.");
-        }
+        await store.LockSaltsAsync(conn, tx, ct).ConfigureAwait(false);
+        await SaltBlocks.UpdateAsync(conn, tx, store.Kek, changed, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
 
@@ -266,9 +256,15 @@ internal static class AdministrationSql
 public sealed partial class SqliteUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
 {
     async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
+
+    // Microsoft.Data.Sqlite's BeginTransaction is BEGIN IMMEDIATE: the write lock is already held.
+    Task IStoreConnections.LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
 }
 
 public sealed partial class PostgresUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
 {
     async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
+
+    async Task IStoreConnections.LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) =>
+        await ExecuteAsync((NpgsqlConnection)conn, (NpgsqlTransaction)tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
 }

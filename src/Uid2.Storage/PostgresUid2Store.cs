@@ -209,6 +209,12 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_client_secret text NULL;
             ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_secret_expires_ms bigint NULL;
             """),
+        (7, "salt buckets in sealed blocks of 256", SaltBlocks.CreatePostgres + """
+
+            DROP TRIGGER IF EXISTS trg_salt_blocks_changed ON salt_blocks;
+            CREATE TRIGGER trg_salt_blocks_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON salt_blocks
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            """),
     ];
 
     /// <summary>The newest schema version this build knows.</summary>
@@ -295,6 +301,14 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
                 await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
             }
             await tx.CommitAsync(ct).ConfigureAwait(false);
+        }
+
+        // Salt buckets stored a row each (before blocks) move into blocks, under the salts lock.
+        await using (var move = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false))
+        {
+            await ExecuteAsync(conn, move, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
+            await SaltBlocks.MoveRowsIntoBlocksAsync(conn, move, Kek, ct).ConfigureAwait(false);
+            await move.CommitAsync(ct).ConfigureAwait(false);
         }
 
         // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
@@ -396,45 +410,8 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return await StoreRows.ReadAllAsync(cmd, r => StoreRows.EncryptionKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private async Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct)
-    {
-        var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
-        if (firstLevel is null) return null;
-        if (await ScalarAsync(conn, tx, "SELECT max(id) FROM salt_buckets;", ct).ConfigureAwait(false) is not int max) return null;
-
-        // Binary COPY out: the fastest way to stream a million rows; it reads within the transaction's snapshot.
-        // No ORDER BY: ids are 0..count-1, so each row goes straight to its slot (no sort on the server).
-        var slots = new SecretColumns.SealedBucket?[(int)Math.Min(max + 1L, 1 << 24)];
-        var rows = 0;
-        await using (var export = await conn.BeginBinaryExportAsync(
-            "COPY salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) TO STDOUT (FORMAT BINARY)",
-            ct).ConfigureAwait(false))
-        {
-            // Synchronous reads on purpose: the exporter buffers, and per-value async calls would dominate.
-            while (export.StartRow() != -1)
-            {
-                if ((rows++ & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-                var id = export.Read<int>(NpgsqlDbType.Integer);
-                var updated = export.Read<long>(NpgsqlDbType.Bigint);
-                var salt = export.Read<string>(NpgsqlDbType.Text);
-                var refresh = export.Read<long>(NpgsqlDbType.Bigint);
-                string? previous;
-                if (export.IsNull)
-                {
-                    export.Skip();
-                    previous = null;
-                }
-                else
-                {
-                    previous = export.Read<string>(NpgsqlDbType.Text);
-                }
-                if (id >= 0 && id < slots.Length) slots[id] = new SecretColumns.SealedBucket(id, updated, salt, refresh, previous);
-            }
-        }
-        // A gap (a bucket deleted by hand) makes SaltSet refuse the set, as on SQLite.
-        var present = slots.Where(b => b is not null).Select(b => b!.Value).ToArray();
-        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), SecretColumns.OpenBuckets(Kek, present));
-    }
+    private Task<SaltSet?> ReadSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct) =>
+        SaltBlocks.ReadAsync(conn, tx, Kek, ct);
 
     private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, long afterId, CancellationToken ct)
     {
@@ -590,74 +567,8 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return true;
     }
 
-    private async Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct)
-    {
-        await using (var meta = Command(conn, tx,
-            "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
-        {
-            meta.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(salts.FirstLevelSalt, SecretColumns.FirstLevelSalt) });
-            await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-
-        var empty = await ScalarAsync(conn, tx, "SELECT NOT EXISTS (SELECT 1 FROM salt_buckets);", ct).ConfigureAwait(false) is true;
-        if (empty)
-        {
-            await CopySaltBucketsAsync(conn, "salt_buckets", salts.Buckets, ct).ConfigureAwait(false);
-            return;
-        }
-
-        // Replacing: binary COPY into a temporary table, then write only the differences, in place — a rotation changes
-        // a fraction of the buckets, so most rows are not rewritten (no bloat, little WAL). Not TRUNCATE, which is not
-        // MVCC-safe for concurrent snapshot readers: readers keep seeing the old set until this transaction commits.
-        // The statement-level triggers bump the version (and notify) once per statement.
-        await ExecuteAsync(conn, tx, """
-            SET LOCAL work_mem = '128MB';
-            CREATE TEMPORARY TABLE salt_buckets_incoming (LIKE salt_buckets) ON COMMIT DROP;
-            """, ct).ConfigureAwait(false);
-        await CopySaltBucketsAsync(conn, "salt_buckets_incoming", salts.Buckets, ct).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, "ANALYZE salt_buckets_incoming;", ct).ConfigureAwait(false);
-        await using (var trim = Command(conn, tx, "DELETE FROM salt_buckets WHERE id >= $1;"))
-        {
-            trim.Parameters.Add(new NpgsqlParameter<int> { TypedValue = salts.Buckets.Count });
-            await trim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        await ExecuteAsync(conn, tx, """
-            UPDATE salt_buckets b
-               SET last_updated_ms = n.last_updated_ms, current_salt = n.current_salt,
-                   refresh_from_ms = n.refresh_from_ms, previous_salt = n.previous_salt
-              FROM salt_buckets_incoming n
-             WHERE b.id = n.id
-               AND (b.last_updated_ms, b.current_salt, b.refresh_from_ms, b.previous_salt)
-                   IS DISTINCT FROM (n.last_updated_ms, n.current_salt, n.refresh_from_ms, n.previous_salt);
-            INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt)
-            SELECT n.id, n.last_updated_ms, n.current_salt, n.refresh_from_ms, n.previous_salt
-              FROM salt_buckets_incoming n
-             WHERE NOT EXISTS (SELECT 1 FROM salt_buckets b WHERE b.id = n.id);
-            DROP TABLE salt_buckets_incoming;
-            """, ct).ConfigureAwait(false);
-    }
-
-    private async Task CopySaltBucketsAsync(NpgsqlConnection conn, string table, IReadOnlyList<SaltBucket> buckets, CancellationToken ct)
-    {
-        await using var import = await conn.BeginBinaryImportAsync(
-            $"COPY {table} (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) FROM STDIN (FORMAT BINARY)", ct).ConfigureAwait(false);
-        // Sealing is deterministic (synthetic IV), so an unchanged bucket seals to the same text and is not rewritten.
-        var sealedBuckets = SecretColumns.SealBuckets(Kek, buckets);
-        // Synchronous writes on purpose: the importer buffers, and per-value async calls would dominate.
-        for (var i = 0; i < sealedBuckets.Length; i++)
-        {
-            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            var b = sealedBuckets[i];
-            import.StartRow();
-            import.Write(b.Id, NpgsqlDbType.Integer);
-            import.Write(b.LastUpdatedMs, NpgsqlDbType.Bigint);
-            import.Write(b.CurrentSalt, NpgsqlDbType.Text);
-            import.Write(b.RefreshFromMs, NpgsqlDbType.Bigint);
-            if (b.PreviousSalt is null) import.WriteNull();
-            else import.Write(b.PreviousSalt, NpgsqlDbType.Text);
-        }
-        await import.CompleteAsync(ct).ConfigureAwait(false);
-    }
+    private Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct) =>
+        SaltBlocks.WriteAsync(conn, tx, Kek, salts, ct);
 
     public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
     {

@@ -15,7 +15,7 @@ namespace Uid2.Storage;
 public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing, IStoreOptOutBatches
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     /// <summary>
     /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
@@ -63,6 +63,10 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             ALTER TABLE api_keys ADD COLUMN previous_client_secret TEXT NULL;
             ALTER TABLE api_keys ADD COLUMN previous_secret_expires_ms INTEGER NULL;
             """),
+        (6, """
+            -- Salt buckets in sealed blocks of 256 (SaltBlocks); initialization moves the salt_buckets rows into them.
+
+            """ + SaltBlocks.CreateSqlite),
     ];
 
     private const int BusyTimeoutMilliseconds = 15_000;
@@ -70,7 +74,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     /// <summary>Every table whose writes bump <c>store_version</c> (opt-outs: updates and deletes only).</summary>
     private static readonly string[] VersionedTables =
     [
-        "participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "optouts",
+        "participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "salt_blocks", "optouts",
         "client_side_keypairs", "site_domain_names", "site_app_names",
     ];
 
@@ -184,6 +188,8 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
                     "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
             }
         }
+        // Salt buckets stored a row each (before blocks) move into blocks.
+        await SaltBlocks.MoveRowsIntoBlocksAsync(conn, tx, Kek, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
 
         // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
@@ -379,28 +385,8 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         return await StoreRows.ReadAllAsync(cmd, r => StoreRows.EncryptionKey(r, Kek), ct).ConfigureAwait(false);
     }
 
-    private async Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
-    {
-        var firstLevel = await ScalarAsync(conn, tx, "SELECT first_level_salt FROM salt_meta WHERE id = 1;", ct).ConfigureAwait(false) as string;
-        if (firstLevel is null) return null;
-        var maxId = await ScalarAsync(conn, tx, "SELECT max(id) FROM salt_buckets;", ct).ConfigureAwait(false);
-        if (maxId is not long max) return null;
-
-        var rows = new List<SecretColumns.SealedBucket>((int)Math.Min(max + 1, 1 << 24));
-        await using (var cmd = Command(conn, tx,
-            "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets ORDER BY id;"))
-        await using (var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false))
-        {
-            // Synchronous reads on purpose: a million rows, and Microsoft.Data.Sqlite's ReadAsync only wraps Read.
-            while (r.Read())
-            {
-                if ((rows.Count & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-                rows.Add(new SecretColumns.SealedBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4)));
-            }
-        }
-        var buckets = SecretColumns.OpenBuckets(Kek, rows);
-        return new SaltSet(Kek.OpenText(firstLevel, SecretColumns.FirstLevelSalt), buckets);
-    }
+    private Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct) =>
+        SaltBlocks.ReadAsync(conn, tx, Kek, ct);
 
     private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(SqliteConnection conn, SqliteTransaction? tx, long afterId, CancellationToken ct)
     {
@@ -546,56 +532,8 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         return true;
     }
 
-    private async Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct)
-    {
-        // Rows are updated in place (one trigger firing per bucket instead of a delete plus an insert), extra rows removed.
-        await using (var meta = Command(conn, tx,
-            "INSERT INTO salt_meta (id, first_level_salt) VALUES (1, $salt) ON CONFLICT (id) DO UPDATE SET first_level_salt = excluded.first_level_salt;"))
-        {
-            meta.Parameters.AddWithValue("$salt", Kek.SealText(salts.FirstLevelSalt, SecretColumns.FirstLevelSalt));
-            await meta.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-
-        await using (var trim = Command(conn, tx, "DELETE FROM salt_buckets WHERE id >= $count;"))
-        {
-            trim.Parameters.AddWithValue("$count", salts.Buckets.Count);
-            await trim.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-
-        // Sealing is deterministic (synthetic IV): an unchanged bucket seals to the text already stored, so only the
-        // buckets that differ are written — a rotation of 1% writes 1% of the rows (and fires 1% of the triggers).
-        var sealedBuckets = SecretColumns.SealBuckets(Kek, salts.Buckets);
-        var stored = new Dictionary<int, SecretColumns.SealedBucket>(sealedBuckets.Length);
-        await using (var read = Command(conn, tx, "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets;"))
-        await using (var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
-        {
-            while (r.Read())
-                stored[r.GetInt32(0)] = new SecretColumns.SealedBucket(r.GetInt32(0), r.GetInt64(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetString(4));
-        }
-
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) VALUES ($id, $updated, $salt, $refresh, $previous) " +
-            "ON CONFLICT (id) DO UPDATE SET last_updated_ms = excluded.last_updated_ms, current_salt = excluded.current_salt, " +
-            "refresh_from_ms = excluded.refresh_from_ms, previous_salt = excluded.previous_salt;");
-        var pId = cmd.Parameters.Add("$id", SqliteType.Integer);
-        var pUpdated = cmd.Parameters.Add("$updated", SqliteType.Integer);
-        var pSalt = cmd.Parameters.Add("$salt", SqliteType.Text);
-        var pRefresh = cmd.Parameters.Add("$refresh", SqliteType.Integer);
-        var pPrevious = cmd.Parameters.Add("$previous", SqliteType.Text);
-        cmd.Prepare();
-        for (var i = 0; i < sealedBuckets.Length; i++)
-        {
-            if ((i & 0xFFFF) == 0) ct.ThrowIfCancellationRequested();
-            var b = sealedBuckets[i];
-            if (stored.TryGetValue(b.Id, out var old) && old == b) continue;
-            pId.Value = b.Id;
-            pUpdated.Value = b.LastUpdatedMs;
-            pSalt.Value = b.CurrentSalt;
-            pRefresh.Value = b.RefreshFromMs;
-            pPrevious.Value = (object?)b.PreviousSalt ?? DBNull.Value;
-            cmd.ExecuteNonQuery(); // synchronous on purpose: Microsoft.Data.Sqlite's async path only adds overhead here
-        }
-    }
+    private Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct) =>
+        SaltBlocks.WriteAsync(conn, tx, Kek, salts, ct);
 
     public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
     {

@@ -80,7 +80,7 @@ public sealed class PostgresUid2StoreTests(ITestOutputHelper output) : StoreTest
         Assert.Equal("api_keys", await payloads.Reader.ReadAsync(cts.Token));
         await writer.SaveSaltsAsync(StoreContractTests.SampleSalts(100));
         Assert.Equal("salt_meta", await payloads.Reader.ReadAsync(cts.Token));
-        Assert.Equal("salt_buckets", await payloads.Reader.ReadAsync(cts.Token));
+        Assert.Equal("salt_blocks", await payloads.Reader.ReadAsync(cts.Token));
         await writer.AddKeysAsync([StoreContractTests.SampleKey(1, 123)]);
         Assert.Equal("encryption_keys", await payloads.Reader.ReadAsync(cts.Token));
         await Pg.ExecuteSqlAsync("DELETE FROM optouts;");

@@ -25,7 +25,7 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
         await store.CreateParticipantAsync(StoreContractTests.SampleParticipant(42), apiKey);
         var key = StoreContractTests.SampleKey(7, 42);
         await store.AddKeysAsync([key]);
-        var salts = SaltSetFactory.CreateRandom(64, T0.ToUnixTimeMilliseconds());
+        var salts = SaltSetFactory.CreateRandom(1000, T0.ToUnixTimeMilliseconds()); // four blocks of salt buckets
         salts = SaltSetFactory.Rotate(salts, 0.5, T0.ToUnixTimeMilliseconds() + 1); // some previous salts too
         await store.SaveSaltsAsync(salts);
         var pair = ClientSideKeys.Generate();
@@ -69,7 +69,7 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
                  {
                      "SELECT client_secret FROM api_keys ORDER BY key_id", "SELECT secret FROM encryption_keys ORDER BY id",
                      "SELECT private_key FROM client_side_keypairs ORDER BY subscription_id", "SELECT first_level_salt FROM salt_meta",
-                     "SELECT current_salt, previous_salt FROM salt_buckets ORDER BY id",
+                     "SELECT sealed FROM salt_blocks ORDER BY first_bucket", // salt buckets, sealed 256 at a time
                  })
             all.AddRange(await Target.QueryValuesAsync(sql));
         return all;
@@ -97,7 +97,8 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
             await AssertReadsBackAsync(store, secrets);
         }
         var raw = await RawSecretColumnsAsync();
-        Assert.True(raw.Count > 64);
+        Assert.Equal(4, (await Target.QueryValuesAsync("SELECT first_bucket FROM salt_blocks")).Count);
+        Assert.True(raw.Count >= 8);
         AssertNoClearSecret(raw, secrets);
         Assert.All(raw, v => Assert.Equal("k1", v is byte[] b ? KeyEncryptionKeyRing.SealedBy(b) : KeyEncryptionKeyRing.SealedBy((string)v)));
 
@@ -138,7 +139,53 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
         await upgraded.InitializeAsync();
         AssertNoClearSecret(await RawSecretColumnsAsync(), clear);
         await AssertReadsBackAsync(upgraded, clear);
-        Assert.Equal(new Dictionary<string, int> { ["k1"] = 6 }, await ((IStoreSecretSealing)upgraded).CountSecretsBySealingKeyAsync());
+        // Client secret, key, private key, first-level salt, and the bucket — moved from its clear row into a sealed block.
+        Assert.Equal(new Dictionary<string, int> { ["k1"] = 5 }, await ((IStoreSecretSealing)upgraded).CountSecretsBySealingKeyAsync());
+        Assert.Empty(await Target.QueryValuesAsync("SELECT id FROM salt_buckets"));
+    }
+
+    /// <summary>
+    /// Issue "Internet scale", salts in blocks: a store written before blocks (a row per bucket, each salt sealed on its
+    /// own, as the previous version wrote them) has its buckets moved into sealed blocks of 256 on initialization, and
+    /// reads back the same salt set.
+    /// </summary>
+    [StoreFact]
+    public async Task Salt_buckets_stored_a_row_each_move_into_sealed_blocks_on_initialization()
+    {
+        var kek = Ring("k1");
+        await using (var store = Target.Open(kek)) await store.InitializeAsync();
+        var salts = SaltSetFactory.Rotate(SaltSetFactory.CreateRandom(600, T0.ToUnixTimeMilliseconds()), 0.5, T0.ToUnixTimeMilliseconds() + 1);
+        var rows = new StringBuilder();
+        rows.Append($"INSERT INTO salt_meta (id, first_level_salt) VALUES (1, '{kek.SealText(salts.FirstLevelSalt, "salt_meta.first_level_salt")}');\n");
+        foreach (var b in salts.Buckets)
+        {
+            var previous = b.PreviousSalt is null ? "NULL" : $"'{kek.SealText(b.PreviousSalt, "salt_buckets.previous_salt:" + b.Id)}'";
+            rows.Append("INSERT INTO salt_buckets (id, last_updated_ms, current_salt, refresh_from_ms, previous_salt) VALUES ")
+                .Append($"({b.Id}, {b.LastUpdatedMs}, '{kek.SealText(b.CurrentSalt, "salt_buckets.current_salt:" + b.Id)}', {b.RefreshFromMs}, {previous});\n");
+        }
+        await Target.ExecuteSqlAsync(rows.ToString());
+
+        await using var upgraded = Target.Open(kek);
+        await upgraded.InitializeAsync();
+        Assert.Empty(await Target.QueryValuesAsync("SELECT id FROM salt_buckets"));
+        Assert.Equal([0, 256, 512], (await Target.QueryValuesAsync("SELECT first_bucket FROM salt_blocks ORDER BY first_bucket")).Select(Convert.ToInt32));
+        var loaded = (await upgraded.LoadSnapshotAsync()).Salts!;
+        Assert.Equal(salts.FirstLevelSalt, loaded.FirstLevelSalt);
+        Assert.Equal(salts.Buckets, loaded.Buckets);
+    }
+
+    /// <summary>A block moved to another place, or a block missing, is refused rather than served as other buckets' salts.</summary>
+    [StoreFact]
+    public async Task A_salt_block_moved_or_missing_is_refused()
+    {
+        await using var store = Target.Open(Ring("k1"));
+        await store.InitializeAsync();
+        await store.SaveSaltsAsync(SaltSetFactory.CreateRandom(700, T0.ToUnixTimeMilliseconds()));
+        // Block 2 (buckets 512…699) written over block 1's place: sealed for another position, it does not open.
+        await Target.ExecuteSqlAsync("UPDATE salt_blocks SET sealed = (SELECT sealed FROM salt_blocks WHERE first_bucket = 512) WHERE first_bucket = 256;");
+        await Assert.ThrowsAsync<KeyEncryptionKeyException>(() => store.LoadSnapshotAsync());
+        await Target.ExecuteSqlAsync("DELETE FROM salt_blocks WHERE first_bucket = 256;");
+        await Assert.ThrowsAsync<InvalidDataException>(() => store.LoadSnapshotAsync());
     }
 
     [StoreFact]
@@ -166,15 +213,18 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
         await AssertReadsBackAsync(pruned, secrets);
         AssertNoClearSecret(await RawSecretColumnsAsync(), secrets);
 
-        // And a salt rotation still rewrites only the rotated buckets: sealing is deterministic.
-        const string currentSalts = "SELECT current_salt FROM salt_buckets ORDER BY id";
-        var before = await Target.QueryValuesAsync(currentSalts);
-        var rotated = SaltSetFactory.Rotate(secrets.Salts, 0.25, T0.ToUnixTimeMilliseconds() + 10);
-        await pruned.SaveSaltsAsync(rotated);
-        var changed = rotated.Buckets.Count(b => b.CurrentSalt != secrets.Salts.Buckets[b.Id].CurrentSalt);
-        var after = await Target.QueryValuesAsync(currentSalts);
-        Assert.True(changed > 0);
-        Assert.Equal(changed, before.Zip(after).Count(p => !Equals(p.First, p.Second)));
+        // And a salt rotation still rewrites only the blocks holding rotated buckets: sealing is deterministic.
+        const string blocks = "SELECT sealed FROM salt_blocks ORDER BY first_bucket";
+        var before = await Target.QueryValuesAsync(blocks);
+        var buckets = secrets.Salts.Buckets.ToArray();
+        buckets[300] = buckets[300] with { PreviousSalt = buckets[300].CurrentSalt, CurrentSalt = "rotated-300", LastUpdatedMs = T0.ToUnixTimeMilliseconds() + 10 };
+        buckets[301] = buckets[301] with { PreviousSalt = buckets[301].CurrentSalt, CurrentSalt = "rotated-301", LastUpdatedMs = T0.ToUnixTimeMilliseconds() + 10 };
+        await pruned.SaveSaltsAsync(new SaltSet(secrets.Salts.FirstLevelSalt, buckets));
+        var after = await Target.QueryValuesAsync(blocks);
+        Assert.Equal(4, after.Count);
+        var rewritten = before.Zip(after).Select((p, i) => (i, same: ((byte[])p.First).AsSpan().SequenceEqual((byte[])p.Second))).Where(x => !x.same).Select(x => x.i);
+        Assert.Equal([1], rewritten); // buckets 256…511: the only block holding a rotated bucket
+        Assert.Equal(buckets, (await pruned.LoadSnapshotAsync()).Salts!.Buckets);
     }
 }
 

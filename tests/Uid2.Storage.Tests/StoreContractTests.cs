@@ -172,11 +172,11 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
                      "UPDATE api_keys SET name = 'renamed' WHERE site_id = 10;",
                      "UPDATE encryption_keys SET expires = expires + 1 WHERE id = 1;",
                      "UPDATE salt_meta SET first_level_salt = 'x';",
-                     "UPDATE salt_buckets SET current_salt = 'y' WHERE id = 0;",
+                     "UPDATE salt_blocks SET sealed = sealed WHERE first_bucket = 0;",
                      "DELETE FROM api_keys WHERE site_id = 11;",
                      "DELETE FROM participants WHERE site_id = 11;",
                      "DELETE FROM encryption_keys WHERE id = 2;",
-                     "DELETE FROM salt_buckets WHERE id = 1;",
+                     "DELETE FROM salt_blocks WHERE first_bucket = 0;",
                      "DELETE FROM salt_meta;",
                      "DELETE FROM optouts;",
                  })

@@ -22,22 +22,9 @@ internal static class SecretColumns
     public readonly record struct SealedBucket(int Id, long LastUpdatedMs, string CurrentSalt, long RefreshFromMs, string? PreviousSalt);
 
     /// <summary>
-    /// Seals every bucket's salts (a million buckets are up to two million seals, ~1.6 µs each on one core of a 2-core
-    /// VM), spread over the cores in ranges of 4,096 buckets: the ring keeps its AES-GCM and HMAC state per thread.
+    /// Opens the salts of buckets stored a row each (the layout before <see cref="SaltBlocks"/>, moved into blocks on
+    /// initialization), spread over the cores in ranges of 4,096 buckets.
     /// </summary>
-    public static SealedBucket[] SealBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SaltBucket> buckets)
-    {
-        var sealedBuckets = new SealedBucket[buckets.Count];
-        ForRanges(sealedBuckets.Length, i =>
-        {
-            var b = buckets[i];
-            sealedBuckets[i] = new SealedBucket(b.Id, b.LastUpdatedMs, kek.SealText(b.CurrentSalt, CurrentSalt(b.Id)), b.RefreshFromMs,
-                b.PreviousSalt is null ? null : kek.SealText(b.PreviousSalt, PreviousSalt(b.Id)));
-        });
-        return sealedBuckets;
-    }
-
-    /// <summary>Opens every bucket's salts, spread over the cores like <see cref="SealBuckets"/>.</summary>
     public static SaltBucket[] OpenBuckets(KeyEncryptionKeyRing kek, IReadOnlyList<SealedBucket> rows)
     {
         var buckets = new SaltBucket[rows.Count];
@@ -92,13 +79,8 @@ internal static class SecretColumns
             "UPDATE client_side_keypairs SET private_key = @v WHERE subscription_id = @k", key => PrivateKey((string)key), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT id, first_level_salt FROM salt_meta", "UPDATE salt_meta SET first_level_salt = @v WHERE id = @k",
             _ => FirstLevelSalt, kek, ct).ConfigureAwait(false);
-        // Only the buckets that need it come back (a million-row table is checked by the database, not here).
-        var notPrimary = KeyEncryptionKeyRing.TextPrefix + kek.PrimaryId + ":%";
-        count += await ResealTextAsync(conn, tx, $"SELECT id, current_salt FROM salt_buckets WHERE current_salt NOT LIKE '{notPrimary}'",
-            "UPDATE salt_buckets SET current_salt = @v WHERE id = @k", key => CurrentSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
-        count += await ResealTextAsync(conn, tx,
-            $"SELECT id, previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL AND previous_salt NOT LIKE '{notPrimary}'",
-            "UPDATE salt_buckets SET previous_salt = @v WHERE id = @k", key => PreviousSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
+        // Salt buckets: a block of 256 is one sealed value (initialization has moved any per-bucket rows into blocks).
+        count += await SaltBlocks.ResealAsync(conn, tx, kek, ct).ConfigureAwait(false);
 
         var keys = new List<(int Id, byte[] Secret)>();
         await using (var select = Command(conn, tx, "SELECT id, secret FROM encryption_keys"))
@@ -129,16 +111,16 @@ internal static class SecretColumns
                  {
                      "SELECT client_secret FROM api_keys", "SELECT previous_client_secret FROM api_keys WHERE previous_client_secret IS NOT NULL",
                      "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
-                     "SELECT current_salt FROM salt_buckets", "SELECT previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL",
                  })
         {
             await using var cmd = Command(conn, tx, sql);
             await using var r = await cmd.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false)) Count(KeyEncryptionKeyRing.SealedBy(r.GetString(0)));
         }
-        await using (var keys = Command(conn, tx, "SELECT secret FROM encryption_keys"))
-        await using (var r = await keys.ExecuteReaderAsync(ct).ConfigureAwait(false))
+        foreach (var sql in new[] { "SELECT secret FROM encryption_keys", "SELECT sealed FROM salt_blocks" })
         {
+            await using var binary = Command(conn, tx, sql);
+            await using var r = await binary.ExecuteReaderAsync(ct).ConfigureAwait(false);
             while (await r.ReadAsync(ct).ConfigureAwait(false)) Count(KeyEncryptionKeyRing.SealedBy(r.GetFieldValue<byte[]>(0)));
         }
         return counts;
