@@ -32,9 +32,9 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     private const long SiteNamesLockKey = 0x5549_4432_0000_0004;
 
     /// <summary>The versioned migrations, in order. Never edit one that has shipped: append a new one.</summary>
-    private static readonly (int Version, string Name, string Sql)[] Migrations =
+    private static readonly SchemaStep[] Migrations =
     [
-        (1, "initial schema, version and notify triggers", """
+        new(1, "initial schema, version and notify triggers", """
             CREATE TABLE store_version (
                 id      integer PRIMARY KEY CHECK (id = 1),
                 version bigint NOT NULL);
@@ -135,7 +135,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             CREATE TRIGGER trg_optouts_row_changed AFTER INSERT OR UPDATE OR DELETE ON optouts
                 FOR EACH ROW EXECUTE FUNCTION uid2_optout_row_changed();
             """),
-        (2, "client-side token generation: key pairs, site domain and app names", """
+        new(2, "client-side token generation: key pairs, site domain and app names", """
             CREATE TABLE client_side_keypairs (
                 subscription_id text PRIMARY KEY,
                 site_id         integer NOT NULL,
@@ -162,7 +162,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             CREATE TRIGGER trg_site_app_names_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON site_app_names
                 FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
             """),
-        (3, "one opt-out row per identity; a repeated opt-out is read incrementally", """
+        new(3, "one opt-out row per identity; a repeated opt-out is read incrementally", """
             DELETE FROM optouts o USING optouts newer
              WHERE newer.first_level_hash = o.first_level_hash
                AND (newer.timestamp_ms > o.timestamp_ms OR (newer.timestamp_ms = o.timestamp_ms AND newer.id > o.id));
@@ -193,10 +193,10 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             END
             $fn$;
             """),
-        (4, "encryption keys stored sealed (longer than 32 bytes)", """
+        new(4, "encryption keys stored sealed (longer than 32 bytes)", """
             ALTER TABLE encryption_keys DROP CONSTRAINT IF EXISTS encryption_keys_secret_check;
             """),
-        (5, "audit log of administrative actions", """
+        new(5, "audit log of administrative actions", """
             CREATE TABLE IF NOT EXISTS audit_log (
                 id      bigserial PRIMARY KEY,
                 at_ms   bigint NOT NULL,
@@ -205,17 +205,40 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
                 target  text NOT NULL,
                 outcome text NOT NULL);
             """),
-        (6, "client-secret rotation with an overlap", """
+        new(6, "client-secret rotation with an overlap", """
             ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_client_secret text NULL;
             ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS previous_secret_expires_ms bigint NULL;
             """),
-        (7, "salt buckets in sealed blocks of 256", SaltBlocks.CreatePostgres + """
+        new(7, "salt buckets in sealed blocks of 256", SaltBlocks.CreatePostgres + """
 
             DROP TRIGGER IF EXISTS trg_salt_blocks_changed ON salt_blocks;
             CREATE TRIGGER trg_salt_blocks_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON salt_blocks
                 FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
             """),
     ];
+
+    /// <summary>PostgreSQL's part of the migration runner.</summary>
+    private sealed class PostgresSchemaDialect : ISchemaDialect
+    {
+        public async Task<DbTransaction> BeginExclusiveAsync(DbConnection conn, CancellationToken ct)
+        {
+            var pg = (NpgsqlConnection)conn;
+            var tx = await pg.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+            await ExecuteAsync(pg, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", ct).ConfigureAwait(false);
+            return tx;
+        }
+
+        public string CreateMigrationsTable => """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    integer PRIMARY KEY,
+                name       text NOT NULL,
+                applied_at timestamptz NOT NULL DEFAULT now());
+            """;
+
+        public bool ReapplyBaseline => false;
+
+        public Task AdoptLegacyVersioningAsync(DbConnection conn, DbTransaction tx, IReadOnlyList<SchemaStep> steps, CancellationToken ct) => Task.CompletedTask;
+    }
 
     /// <summary>The newest schema version this build knows.</summary>
     public static int SchemaVersion => Migrations[^1].Version;
@@ -274,34 +297,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     public async Task InitializeAsync(CancellationToken ct = default)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        foreach (var (version, name, sql) in Migrations)
-        {
-            await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-            await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({MigrationLockKey});", ct).ConfigureAwait(false);
-            await ExecuteAsync(conn, tx, """
-                CREATE TABLE IF NOT EXISTS schema_migrations (
-                    version    integer PRIMARY KEY,
-                    name       text NOT NULL,
-                    applied_at timestamptz NOT NULL DEFAULT now());
-                """, ct).ConfigureAwait(false);
-            var newest = await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_migrations;", ct).ConfigureAwait(false);
-            if (newest is int n && n > SchemaVersion)
-                throw new InvalidOperationException($"The database schema is version {n}, newer than this build understands ({SchemaVersion}).");
-            if (newest is int applied && applied >= version)
-            {
-                await tx.CommitAsync(ct).ConfigureAwait(false);
-                continue;
-            }
-
-            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
-            await using (var record = Command(conn, tx, "INSERT INTO schema_migrations (version, name) VALUES ($1, $2);"))
-            {
-                record.Parameters.Add(new NpgsqlParameter<int> { TypedValue = version });
-                record.Parameters.Add(new NpgsqlParameter<string> { TypedValue = name });
-                await record.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-            await tx.CommitAsync(ct).ConfigureAwait(false);
-        }
+        await SchemaMigrator.MigrateAsync(conn, new PostgresSchemaDialect(), Migrations, ct).ConfigureAwait(false);
 
         // Salt buckets stored a row each (before blocks) move into blocks, under the salts lock.
         await using (var move = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false))

@@ -18,12 +18,13 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     public const int SchemaVersion = 6;
 
     /// <summary>
-    /// Versioned steps over the version-1 schema (which <see cref="SchemaSql"/> creates idempotently), applied in order
-    /// in the initialization transaction; <c>schema_version</c> records the newest applied. Never edit a shipped step.
+    /// The versioned steps, run by <see cref="SchemaMigrator"/> (the runner PostgreSQL uses too) and recorded in
+    /// <c>schema_migrations</c>; step 1, the idempotent baseline, is re-applied on every start. Never edit a shipped step.
     /// </summary>
-    private static readonly (int Version, string Sql)[] Migrations =
+    private static readonly SchemaStep[] Migrations =
     [
-        (2, """
+        new(1, "baseline schema (idempotent, re-applied on every start)", SchemaSql),
+        new(2, "one opt-out row per identity", """
             -- One opt-out row per identity, the latest time wins: drop older duplicates, then make the hash unique.
             DELETE FROM optouts WHERE EXISTS (
                 SELECT 1 FROM optouts newer WHERE newer.first_level_hash = optouts.first_level_hash
@@ -33,7 +34,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             -- A repeated opt-out moves its row to a new id (read incrementally, like an insert): no full reload.
             DROP TRIGGER IF EXISTS trg_optouts_update_version;
             """),
-        (3, """
+        new(3, "encryption keys stored sealed", """
             -- Encryption keys are stored sealed (longer than 32 bytes): the table is rebuilt without the length check.
             CREATE TABLE encryption_keys_sealed (
                 id        INTEGER PRIMARY KEY,
@@ -48,7 +49,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             ALTER TABLE encryption_keys_sealed RENAME TO encryption_keys;
             CREATE INDEX IF NOT EXISTS ix_encryption_keys_site_id ON encryption_keys (site_id);
             """),
-        (4, """
+        new(4, "audit log", """
             -- Every administrative action (admin CLI, admin page): never a secret in it.
             CREATE TABLE IF NOT EXISTS audit_log (
                 id      INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -58,18 +59,50 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
                 target  TEXT NOT NULL,
                 outcome TEXT NOT NULL);
             """),
-        (5, """
+        new(5, "client-secret rotation with an overlap", """
             -- Client-secret rotation with an overlap: the previous secret (sealed) is accepted until the given time.
             ALTER TABLE api_keys ADD COLUMN previous_client_secret TEXT NULL;
             ALTER TABLE api_keys ADD COLUMN previous_secret_expires_ms INTEGER NULL;
             """),
-        (6, """
-            -- Salt buckets in sealed blocks of 256 (SaltBlocks); initialization moves the salt_buckets rows into them.
+        new(6, "salt buckets in sealed blocks of 256", """
+            -- Initialization moves the salt_buckets rows into the blocks (SaltBlocks).
 
             """ + SaltBlocks.CreateSqlite),
     ];
 
     private const int BusyTimeoutMilliseconds = 15_000;
+
+    /// <summary>SQLite's part of the migration runner.</summary>
+    private sealed class SqliteSchemaDialect : ISchemaDialect
+    {
+        public Task<DbTransaction> BeginExclusiveAsync(DbConnection conn, CancellationToken ct) =>
+            Task.FromResult<DbTransaction>(((SqliteConnection)conn).BeginTransaction(deferred: false)); // BEGIN IMMEDIATE
+
+        public string CreateMigrationsTable => """
+            CREATE TABLE IF NOT EXISTS schema_migrations (
+                version    INTEGER PRIMARY KEY,
+                name       TEXT NOT NULL,
+                applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+            """;
+
+        public bool ReapplyBaseline => true;
+
+        /// <summary>Files written before the runner kept one number in <c>schema_version</c>: its steps are recorded, and it goes.</summary>
+        public async Task AdoptLegacyVersioningAsync(DbConnection conn, DbTransaction tx, IReadOnlyList<SchemaStep> steps, CancellationToken ct)
+        {
+            var sqlite = (SqliteConnection)conn;
+            var stx = (SqliteTransaction)tx;
+            if (Convert.ToInt64(await ScalarAsync(sqlite, stx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version';", ct)
+                    .ConfigureAwait(false)) == 0) return;
+            var legacy = Convert.ToInt64(await ScalarAsync(sqlite, stx, "SELECT coalesce(max(version), 0) FROM schema_version;", ct).ConfigureAwait(false));
+            var recorded = await SchemaMigrator.NewestAsync(conn, tx, ct).ConfigureAwait(false);
+            if (legacy > steps[^1].Version)
+                throw new InvalidOperationException($"The database schema is version {legacy}, newer than this build understands ({steps[^1].Version}).");
+            foreach (var step in steps.Where(s => s.Version <= legacy && s.Version > recorded))
+                await SchemaMigrator.RecordAsync(conn, tx, step, ct).ConfigureAwait(false);
+            await ExecuteAsync(sqlite, stx, "DROP TABLE schema_version;", ct).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Every table whose writes bump <c>store_version</c> (opt-outs: updates and deletes only).</summary>
     private static readonly string[] VersionedTables =
@@ -158,24 +191,9 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
             await ExecuteAsync(conn, null, "PRAGMA journal_size_limit=67108864;", ct).ConfigureAwait(false);
         }
 
-        await using var tx = conn.BeginTransaction(deferred: false);
-        var existing = await ScalarAsync(conn, tx,
-            "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version';", ct).ConfigureAwait(false);
-        if (Convert.ToInt64(existing) > 0)
-        {
-            var version = await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false);
-            if (version is long v && v > SchemaVersion)
-                throw new InvalidOperationException($"The database schema is version {v}, newer than this build understands ({SchemaVersion}).");
-        }
+        await SchemaMigrator.MigrateAsync(conn, new SqliteSchemaDialect(), Migrations, ct).ConfigureAwait(false);
 
-        await ExecuteAsync(conn, tx, SchemaSql, ct).ConfigureAwait(false);
-        var applied = Convert.ToInt64(await ScalarAsync(conn, tx, "SELECT max(version) FROM schema_version;", ct).ConfigureAwait(false));
-        foreach (var (version, sql) in Migrations)
-        {
-            if (version <= applied) continue;
-            await ExecuteAsync(conn, tx, sql, ct).ConfigureAwait(false);
-            await ExecuteAsync(conn, tx, $"UPDATE schema_version SET version = {version};", ct).ConfigureAwait(false);
-        }
+        await using var tx = conn.BeginTransaction(deferred: false);
         // After the migrations: a rebuilt table has lost its triggers.
         foreach (var table in VersionedTables)
         {
@@ -231,9 +249,6 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     }
 
     private const string SchemaSql = """
-        CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-        INSERT INTO schema_version (version) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM schema_version);
-
         CREATE TABLE IF NOT EXISTS store_version (
             id      INTEGER PRIMARY KEY CHECK (id = 1),
             version INTEGER NOT NULL);

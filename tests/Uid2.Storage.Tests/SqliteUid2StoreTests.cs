@@ -56,6 +56,50 @@ public sealed class SqliteUid2StoreTests : IDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// Issue "Internet scale", one migration runner: a file versioned the old way (one number in <c>schema_version</c>)
+    /// has its steps recorded in <c>schema_migrations</c> and keeps its data; a newer schema is refused, as on PostgreSQL.
+    /// </summary>
+    [Fact]
+    public async Task A_file_versioned_the_old_way_is_adopted_and_a_newer_schema_is_refused()
+    {
+        await using (var store = _db.Open())
+        {
+            await store.InitializeAsync();
+            await store.AddParticipantAsync(StoreContractTests.SampleParticipant());
+        }
+        async Task SqlAsync(string sql)
+        {
+            await using var conn = new SqliteConnection($"Data Source={_db.Path};Pooling=False");
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            await cmd.ExecuteNonQueryAsync();
+        }
+        async Task<long> ScalarAsync(string sql)
+        {
+            await using var conn = new SqliteConnection($"Data Source={_db.Path};Pooling=False");
+            await conn.OpenAsync();
+            await using var cmd = conn.CreateCommand();
+            cmd.CommandText = sql;
+            return Convert.ToInt64(await cmd.ExecuteScalarAsync());
+        }
+        await SqlAsync($"DROP TABLE schema_migrations; CREATE TABLE schema_version (version INTEGER NOT NULL); INSERT INTO schema_version VALUES ({SqliteUid2Store.SchemaVersion});");
+
+        await using (var adopted = _db.Open())
+        {
+            await adopted.InitializeAsync();
+            Assert.NotNull(await adopted.GetParticipantAsync(123));
+        }
+        Assert.Equal(SqliteUid2Store.SchemaVersion, await ScalarAsync("SELECT count(*) FROM schema_migrations"));
+        Assert.Equal(0, await ScalarAsync("SELECT count(*) FROM sqlite_master WHERE name = 'schema_version'"));
+
+        await SqlAsync("INSERT INTO schema_migrations (version, name) VALUES (999, 'from the future');");
+        await using var older = _db.Open();
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => older.InitializeAsync());
+        Assert.Contains("999", ex.Message);
+    }
+
     [Fact]
     public async Task Initialize_is_idempotent_and_creates_the_parent_directory()
     {
@@ -85,11 +129,11 @@ public sealed class SqliteUid2StoreTests : IDisposable
         await using var conn = new SqliteConnection($"Data Source={_db.Path};Pooling=False");
         await conn.OpenAsync();
         await using var cmd = conn.CreateCommand();
-        cmd.CommandText = "SELECT count(*), max(version) FROM schema_version;";
+        cmd.CommandText = "SELECT count(*), max(version) FROM schema_migrations;";
         await using (var r = await cmd.ExecuteReaderAsync())
         {
             Assert.True(await r.ReadAsync());
-            Assert.Equal(1, r.GetInt64(0));
+            Assert.Equal(SqliteUid2Store.SchemaVersion, r.GetInt64(0)); // every step recorded once
             Assert.Equal(SqliteUid2Store.SchemaVersion, r.GetInt64(1));
         }
         cmd.CommandText = "PRAGMA journal_mode;";

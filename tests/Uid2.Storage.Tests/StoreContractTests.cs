@@ -324,7 +324,7 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
               CREATE TRIGGER trg_optouts_update_version AFTER UPDATE ON optouts BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;
               ALTER TABLE api_keys DROP COLUMN previous_client_secret;
               ALTER TABLE api_keys DROP COLUMN previous_secret_expires_ms;
-              UPDATE schema_version SET version = 1;
+              DELETE FROM schema_migrations WHERE version >= 2;
               """
             : """
               DROP INDEX ux_optouts_first_level_hash;
