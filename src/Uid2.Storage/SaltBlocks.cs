@@ -209,11 +209,17 @@ internal static class SaltBlocks
     }
 
     /// <summary>
-    /// Moves salt buckets stored a row each (schema before blocks) into blocks, in the caller's transaction, and empties
-    /// the old table. Returns how many buckets it moved (0 when there were none).
+    /// Copies salt buckets stored a row each (the layout before blocks) into blocks, once: only while there is no block
+    /// yet, in the caller's transaction. The rows stay (sealed, and resealed with every other secret) so that operators of
+    /// the previous version, still running during a rolling upgrade, keep reading the salts they know; nothing here
+    /// reads or writes them afterwards. Returns how many buckets it copied (0 when there was nothing to do).
     /// </summary>
     public static async Task<int> MoveRowsIntoBlocksAsync(DbConnection conn, DbTransaction tx, KeyEncryptionKeyRing kek, CancellationToken ct)
     {
+        await using (var any = Command(conn, tx, "SELECT count(*) FROM salt_blocks"))
+        {
+            if (Convert.ToInt64(await any.ExecuteScalarAsync(ct).ConfigureAwait(false)) > 0) return 0;
+        }
         var rows = new List<SecretColumns.SealedBucket>();
         await using (var read = Command(conn, tx, "SELECT id, last_updated_ms, current_salt, refresh_from_ms, previous_salt FROM salt_buckets ORDER BY id"))
         await using (var r = await read.ExecuteReaderAsync(ct).ConfigureAwait(false))
@@ -225,8 +231,6 @@ internal static class SaltBlocks
         // Opened as they were stored (sealed or, from before sealing, clear), then sealed again as blocks.
         var buckets = SecretColumns.OpenBuckets(kek, rows);
         await WriteBlocksAsync(conn, tx, SealAll(kek, buckets), ct).ConfigureAwait(false);
-        await using (var clear = Command(conn, tx, "DELETE FROM salt_buckets"))
-            await clear.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         return rows.Count;
     }
 

@@ -87,20 +87,20 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
 
         public bool ReapplyBaseline => true;
 
-        /// <summary>Files written before the runner kept one number in <c>schema_version</c>: its steps are recorded, and it goes.</summary>
+        /// <summary>Files written before the runner kept one number in <c>schema_version</c>: the steps up to it are recorded.</summary>
         public async Task AdoptLegacyVersioningAsync(DbConnection conn, DbTransaction tx, IReadOnlyList<SchemaStep> steps, CancellationToken ct)
         {
             var sqlite = (SqliteConnection)conn;
             var stx = (SqliteTransaction)tx;
             if (Convert.ToInt64(await ScalarAsync(sqlite, stx, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='schema_version';", ct)
                     .ConfigureAwait(false)) == 0) return;
-            var legacy = Convert.ToInt64(await ScalarAsync(sqlite, stx, "SELECT coalesce(max(version), 0) FROM schema_version;", ct).ConfigureAwait(false));
             var recorded = await SchemaMigrator.NewestAsync(conn, tx, ct).ConfigureAwait(false);
+            if (recorded > 0) return; // adopted already: schema_migrations is the record from then on
+            var legacy = Convert.ToInt64(await ScalarAsync(sqlite, stx, "SELECT coalesce(max(version), 0) FROM schema_version;", ct).ConfigureAwait(false));
             if (legacy > steps[^1].Version)
                 throw new InvalidOperationException($"The database schema is version {legacy}, newer than this build understands ({steps[^1].Version}).");
             foreach (var step in steps.Where(s => s.Version <= legacy && s.Version > recorded))
                 await SchemaMigrator.RecordAsync(conn, tx, step, ct).ConfigureAwait(false);
-            await ExecuteAsync(sqlite, stx, "DROP TABLE schema_version;", ct).ConfigureAwait(false);
         }
     }
 
@@ -194,6 +194,12 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         await SchemaMigrator.MigrateAsync(conn, new SqliteSchemaDialect(), Migrations, ct).ConfigureAwait(false);
 
         await using var tx = conn.BeginTransaction(deferred: false);
+        // The number binaries from before the runner look at: they refuse this file as newer, with their own message.
+        await ExecuteAsync(conn, tx, $"""
+            CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+            DELETE FROM schema_version;
+            INSERT INTO schema_version (version) VALUES ({SchemaVersion});
+            """, ct).ConfigureAwait(false);
         // After the migrations: a rebuilt table has lost its triggers.
         foreach (var table in VersionedTables)
         {

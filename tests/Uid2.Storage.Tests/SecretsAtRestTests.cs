@@ -139,9 +139,10 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
         await upgraded.InitializeAsync();
         AssertNoClearSecret(await RawSecretColumnsAsync(), clear);
         await AssertReadsBackAsync(upgraded, clear);
-        // Client secret, key, private key, first-level salt, and the bucket — moved from its clear row into a sealed block.
-        Assert.Equal(new Dictionary<string, int> { ["k1"] = 5 }, await ((IStoreSecretSealing)upgraded).CountSecretsBySealingKeyAsync());
-        Assert.Empty(await Target.QueryValuesAsync("SELECT id FROM salt_buckets"));
+        // Client secret, key, private key, first-level salt, the bucket's block, and the bucket's old row (sealed in
+        // place: kept for operators of the previous version during a rolling upgrade).
+        Assert.Equal(new Dictionary<string, int> { ["k1"] = 7 }, await ((IStoreSecretSealing)upgraded).CountSecretsBySealingKeyAsync());
+        AssertNoClearSecret(await Target.QueryValuesAsync("SELECT current_salt FROM salt_buckets UNION ALL SELECT previous_salt FROM salt_buckets"), clear);
     }
 
     /// <summary>
@@ -167,11 +168,19 @@ public abstract class SecretsAtRestTests(ITestOutputHelper output) : StoreTestBa
 
         await using var upgraded = Target.Open(kek);
         await upgraded.InitializeAsync();
-        Assert.Empty(await Target.QueryValuesAsync("SELECT id FROM salt_buckets"));
         Assert.Equal([0, 256, 512], (await Target.QueryValuesAsync("SELECT first_bucket FROM salt_blocks ORDER BY first_bucket")).Select(Convert.ToInt32));
         var loaded = (await upgraded.LoadSnapshotAsync()).Salts!;
         Assert.Equal(salts.FirstLevelSalt, loaded.FirstLevelSalt);
         Assert.Equal(salts.Buckets, loaded.Buckets);
+
+        // Copied once: the old rows stay for operators of the previous version (a rolling upgrade), and a later rotation
+        // in the blocks is not undone by the next start.
+        Assert.Equal(600, (await Target.QueryValuesAsync("SELECT id FROM salt_buckets")).Count);
+        var rotated = SaltSetFactory.Rotate(loaded, 0.1, T0.ToUnixTimeMilliseconds() + 2);
+        await upgraded.SaveSaltsAsync(rotated);
+        await using var restarted = Target.Open(kek);
+        await restarted.InitializeAsync();
+        Assert.Equal(rotated.Buckets, (await restarted.LoadSnapshotAsync()).Salts!.Buckets);
     }
 
     /// <summary>A block moved to another place, or a block missing, is refused rather than served as other buckets' salts.</summary>

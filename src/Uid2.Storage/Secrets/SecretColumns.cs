@@ -79,8 +79,16 @@ internal static class SecretColumns
             "UPDATE client_side_keypairs SET private_key = @v WHERE subscription_id = @k", key => PrivateKey((string)key), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT id, first_level_salt FROM salt_meta", "UPDATE salt_meta SET first_level_salt = @v WHERE id = @k",
             _ => FirstLevelSalt, kek, ct).ConfigureAwait(false);
-        // Salt buckets: a block of 256 is one sealed value (initialization has moved any per-bucket rows into blocks).
+        // Salt buckets: a block of 256 is one sealed value.
         count += await SaltBlocks.ResealAsync(conn, tx, kek, ct).ConfigureAwait(false);
+        // The rows of the layout before blocks (kept for operators of the previous version during a rolling upgrade):
+        // only those that need it come back (the database checks a million rows, not this process).
+        var notPrimary = KeyEncryptionKeyRing.TextPrefix + kek.PrimaryId + ":%";
+        count += await ResealTextAsync(conn, tx, $"SELECT id, current_salt FROM salt_buckets WHERE current_salt NOT LIKE '{notPrimary}'",
+            "UPDATE salt_buckets SET current_salt = @v WHERE id = @k", key => CurrentSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx,
+            $"SELECT id, previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL AND previous_salt NOT LIKE '{notPrimary}'",
+            "UPDATE salt_buckets SET previous_salt = @v WHERE id = @k", key => PreviousSalt(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
 
         var keys = new List<(int Id, byte[] Secret)>();
         await using (var select = Command(conn, tx, "SELECT id, secret FROM encryption_keys"))
@@ -111,6 +119,7 @@ internal static class SecretColumns
                  {
                      "SELECT client_secret FROM api_keys", "SELECT previous_client_secret FROM api_keys WHERE previous_client_secret IS NOT NULL",
                      "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
+                     "SELECT current_salt FROM salt_buckets", "SELECT previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL",
                  })
         {
             await using var cmd = Command(conn, tx, sql);
