@@ -111,9 +111,10 @@ public sealed class OptOutSnapshotService(
             {
                 return;
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or KeyEncryptionKeyException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
-                logger.LogWarning("Could not write the opt-out snapshot {File} ({Reason}); will try again.", FilePath, ex.Message);
+                // The snapshot is a cache: failing to write it never stops the operator (a full disk, a read-only mount…).
+                logger.LogWarning("Could not write the opt-out snapshot {File} ({Reason}); will try again.", FilePath, ex.GetType().Name + ": " + ex.Message);
                 _writtenAt = time.GetUtcNow(); // not again before the next interval
                 if (_writtenAnchor < 0) _writtenAnchor = 0;
             }
