@@ -340,82 +340,28 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     public async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // A deferred transaction: its first SELECT pins one consistent WAL snapshot for all the reads below.
+        // A deferred transaction: its first SELECT pins one consistent WAL snapshot for all the reads.
         await using var tx = conn.BeginTransaction(deferred: true);
-
-        var version = (long)(await ScalarAsync(conn, tx, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false) ?? 0L);
-        var participants = await ReadParticipantsAsync(conn, tx, null, ct).ConfigureAwait(false);
-        var apiKeys = await ReadApiKeysAsync(conn, tx, ct).ConfigureAwait(false);
-        var keys = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
-        var salts = await ReadSaltsAsync(conn, tx, ct).ConfigureAwait(false);
-        IReadOnlyList<OptOutRecord> optOuts = includeOptOuts ? await ReadOptOutsAsync(conn, tx, 0, ct).ConfigureAwait(false) : [];
-        var keypairs = await ReadClientSideKeypairsAsync(conn, tx, ct).ConfigureAwait(false);
-        var domainNames = await ReadSiteNamesAsync(conn, tx, "site_domain_names", ct).ConfigureAwait(false);
-        var appNames = await ReadSiteNamesAsync(conn, tx, "site_app_names", ct).ConfigureAwait(false);
-
+        var snapshot = await StoreReads.SnapshotAsync(conn, tx, Kek, ordinal: "", includeOptOuts, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
-        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
-    }
-
-    private async Task<IReadOnlyList<ClientSideKeypair>> ReadClientSideKeypairsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "SELECT subscription_id, site_id, public_key, private_key, created, disabled FROM client_side_keypairs ORDER BY site_id, created, subscription_id;");
-        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ClientSideKeypair(r, Kek), ct).ConfigureAwait(false);
-    }
-
-    /// <summary>site_domain_names or site_app_names as site id → names in ordinal order.</summary>
-    private static async Task<IReadOnlyDictionary<int, IReadOnlyList<string>>> ReadSiteNamesAsync(SqliteConnection conn, SqliteTransaction tx,
-        string table, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name;");
-        return await StoreRows.ReadSiteNamesAsync(cmd, ct).ConfigureAwait(false);
+        return snapshot;
     }
 
     public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        return await ReadOptOutsAsync(conn, null, afterId, ct).ConfigureAwait(false);
+        return await StoreReads.OptOutsAfterAsync(conn, null, afterId, ct).ConfigureAwait(false);
     }
 
     public async Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        var list = await ReadParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
+        var list = await StoreReads.ParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
         return list.Count == 0 ? null : list[0];
     }
 
-    private static async Task<IReadOnlyList<Participant>> ReadParticipantsAsync(SqliteConnection conn, SqliteTransaction? tx, int? siteId, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
-            (siteId is null ? " ORDER BY site_id;" : " WHERE site_id = $site;"));
-        if (siteId is not null) cmd.Parameters.AddWithValue("$site", siteId.Value);
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);
-    }
-
-    private async Task<IReadOnlyList<ApiKeyRecord>> ReadApiKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "SELECT " + StoreRows.ApiKeyColumns + " FROM api_keys ORDER BY created, key_id;");
-        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.ApiKey(r, Kek), ct).ConfigureAwait(false);
-    }
-
-    private async Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx, "SELECT id, site_id, created, activates, expires, secret FROM encryption_keys ORDER BY id;");
-        return await StoreRows.ReadAllAsync(cmd, r => StoreRows.EncryptionKey(r, Kek), ct).ConfigureAwait(false);
-    }
-
-    private Task<SaltSet?> ReadSaltsAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct) =>
-        SaltBlocks.ReadAsync(conn, tx, Kek, ct);
-
-    private static async Task<IReadOnlyList<OptOutRecord>> ReadOptOutsAsync(SqliteConnection conn, SqliteTransaction? tx, long afterId, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE id > $after ORDER BY id;");
-        cmd.Parameters.AddWithValue("$after", afterId);
-        return await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false);
-    }
+    private Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct) =>
+        StoreReads.KeysAsync(conn, tx, Kek, ct);
 
     // ---------------------------------------------------------------- writes
 
