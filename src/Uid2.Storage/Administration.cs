@@ -1,5 +1,6 @@
-using Npgsql;
 using System.Data.Common;
+using Npgsql;
+using static Uid2.Storage.CommonSql;
 using Uid2.Core.Auth;
 
 namespace Uid2.Storage;
@@ -46,7 +47,7 @@ public interface IStoreAdministration
         await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
         await using var cmd = conn.CreateCommand();
         cmd.CommandText = "SELECT id, first_level_hash, advertising_id, timestamp_ms FROM optouts WHERE first_level_hash = @h";
-        AdministrationSql.AddParameter(cmd, "h", firstLevelHash);
+        Add(cmd, "h", firstLevelHash);
         return (await StoreRows.ReadAllAsync(cmd, StoreRows.OptOut, ct).ConfigureAwait(false)).SingleOrDefault();
     }
 
@@ -197,9 +198,9 @@ internal static class AdministrationSql
         await using var cmd = conn.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = "INSERT INTO optouts (first_level_hash, advertising_id, timestamp_ms) VALUES (@h, @a, @t) ON CONFLICT (first_level_hash) DO NOTHING";
-        var h = AddParameter(cmd, "h", Array.Empty<byte>());
-        var a = AddParameter(cmd, "a", Array.Empty<byte>());
-        var t = AddParameter(cmd, "t", 0L);
+        var h = Add(cmd, "h", Array.Empty<byte>());
+        var a = Add(cmd, "a", Array.Empty<byte>());
+        var t = Add(cmd, "t", 0L);
         foreach (var (hash, id, at) in optOuts)
         {
             h.Value = hash;
@@ -241,16 +242,6 @@ internal static class AdministrationSql
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
     }
 
-    private static void Add(DbCommand cmd, string name, object value) => AddParameter(cmd, name, value);
-
-    internal static DbParameter AddParameter(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-        return p;
-    }
 }
 
 public sealed partial class SqliteUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages

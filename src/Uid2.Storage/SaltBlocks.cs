@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Data.Common;
+using static Uid2.Storage.CommonSql;
 using System.Text;
 using Uid2.Core.Identity;
 using Uid2.Storage.Secrets;
@@ -264,22 +265,5 @@ internal static class SaltBlocks
             sealedValue.Value = s;
             await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
-    }
-
-    private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        return cmd;
-    }
-
-    private static DbParameter Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-        return p;
     }
 }

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using static Uid2.Storage.CommonSql;
 
 namespace Uid2.Storage;
 
@@ -74,27 +75,5 @@ internal static class SchemaMigrator
         Add(cmd, "version", step.Version);
         Add(cmd, "name", step.Name);
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
-
-    public static async Task ExecuteAsync(DbConnection conn, DbTransaction? tx, string sql, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx, sql);
-        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-    }
-
-    private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        return cmd;
-    }
-
-    private static void Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
     }
 }

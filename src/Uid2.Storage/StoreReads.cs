@@ -1,4 +1,5 @@
 using System.Data.Common;
+using static Uid2.Storage.CommonSql;
 using Uid2.Core.ClientSide;
 using Uid2.Core.Keys;
 using Uid2.Storage.Secrets;
@@ -71,21 +72,5 @@ internal static class StoreReads
     {
         await using var cmd = Command(conn, tx, $"SELECT site_id, name FROM {table} ORDER BY site_id, name{ordinal}");
         return await StoreRows.ReadSiteNamesAsync(cmd, ct).ConfigureAwait(false);
-    }
-
-    private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        return cmd;
-    }
-
-    private static void Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
     }
 }

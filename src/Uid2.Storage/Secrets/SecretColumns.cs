@@ -1,4 +1,5 @@
 using System.Data.Common;
+using static Uid2.Storage.CommonSql;
 using Uid2.Core.Identity;
 
 namespace Uid2.Storage.Secrets;
@@ -160,22 +161,5 @@ internal static class SecretColumns
             await write.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
         }
         return rows.Count;
-    }
-
-    private static DbCommand Command(DbConnection conn, DbTransaction? tx, string sql)
-    {
-        var cmd = conn.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        return cmd;
-    }
-
-    private static DbParameter Add(DbCommand cmd, string name, object value)
-    {
-        var p = cmd.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        cmd.Parameters.Add(p);
-        return p;
     }
 }
