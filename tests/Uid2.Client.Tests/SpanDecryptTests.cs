@@ -52,9 +52,16 @@ public class SpanDecryptTests
         Span<char> uid = stackalloc char[BidstreamClient.UidChars];
         for (var i = 0; i < 100; i++) Assert.True(client.Decrypt(token.AsSpan(), now, uid, out _).Success); // warm up (JIT, key caches)
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++) client.Decrypt(token.AsSpan(), now, uid, out _);
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        // The runtime may allocate a few bytes on this thread once, while it re-compiles hot methods at a higher tier
+        // (seen in CI: 136 B in one round of 1,000). A decrypt that allocates does so in every round: the best of five
+        // rounds must be zero.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 5 && allocated != 0; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++) client.Decrypt(token.AsSpan(), now, uid, out _);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
         Assert.Equal(0, allocated);
 
         var sharing = new SharingClient(BaseUrl, "authkey", ClientSecret);

@@ -482,9 +482,16 @@ public sealed class AdvertisingTokenFieldsTests
         Assert.Equal(Convert.ToBase64String(raw), b64.ToString());
 
         // Warm up per-thread cipher state, then measure this thread's allocations over many decodes.
+        // The runtime may allocate a few bytes on this thread once while it re-compiles hot methods at a higher tier; a
+        // decode that allocates does so in every round: the best of five rounds must be zero.
         for (var i = 0; i < 10; i++) AdvertisingTokenCodec.TryDecodeFields(token, ring, out _);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1000; i++) AdvertisingTokenCodec.TryDecodeFields(token, ring, out fields);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 5 && allocated != 0; round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1000; i++) AdvertisingTokenCodec.TryDecodeFields(token, ring, out fields);
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.Equal(0, allocated);
     }
 }
