@@ -124,25 +124,34 @@ public sealed class OptOutSnapshotTests : IDisposable
         Refused(good, KeyEncryptionKeyRing.Ephemeral()); // another store's key
     }
 
+    /// <summary>
+    /// Records <paramref name="count"/> opt-outs through the running operator's store, lets it read them, and writes the
+    /// snapshot (now, or just before by the service's own first check, which may run late on a busy machine).
+    /// </summary>
+    private static async Task<List<OptOutRecord>> RecordAndSnapshotAsync(OperatorHost host, Random random, int count)
+    {
+        var store = host.Services.GetRequiredService<IUid2Store>();
+        var rows = new List<OptOutRecord>();
+        for (var i = 0; i < count; i++)
+        {
+            var r = Row(0, random, DateTimeOffset.UtcNow.AddMinutes(-5));
+            rows.Add(await store.AddOptOutAsync(r.FirstLevelHash, r.AdvertisingId, r.Timestamp));
+        }
+        await host.Services.GetRequiredService<OperatorStateProvider>().SyncAsync(default);
+        var snapshots = host.Services.GetRequiredService<OptOutSnapshotService>();
+        snapshots.WriteIfDue(force: true);
+        Assert.True(File.Exists(snapshots.FilePath));
+        return rows;
+    }
+
     [Fact]
     public async Task An_operator_starts_from_the_snapshot_then_reads_only_the_rows_after_it()
     {
         await using var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:OptOutSnapshot:MinOptOuts"] = "1" });
-        var store = host.Services.GetRequiredService<IUid2Store>();
         var random = new Random(4);
-        var before = new List<OptOutRecord>();
-        for (var i = 0; i < 20; i++)
-        {
-            var r = Row(0, random, DateTimeOffset.UtcNow.AddMinutes(-5));
-            before.Add(await store.AddOptOutAsync(r.FirstLevelHash, r.AdvertisingId, r.Timestamp));
-        }
-        var state = host.Services.GetRequiredService<OperatorStateProvider>();
-        await state.SyncAsync(default);
+        var before = await RecordAndSnapshotAsync(host, random, 20);
         var snapshots = host.Services.GetRequiredService<OptOutSnapshotService>();
-        // Written now (or just before by the service's own first check, which may run late on a busy machine).
-        snapshots.WriteIfDue(force: true);
         var file = snapshots.FilePath!;
-        Assert.True(File.Exists(file));
         Assert.False(snapshots.WriteIfDue(force: true)); // nothing new since
         Assert.Equal(host.ConnectionString["Data Source=".Length..] + ".optouts", file);
 
@@ -154,7 +163,7 @@ public sealed class OptOutSnapshotTests : IDisposable
             after = await direct.AddOptOutAsync(r.FirstLevelHash, r.AdvertisingId, r.Timestamp);
         });
         Assert.Contains(host.Logs.Lines, l => l.Contains("Loaded 20 opt-outs up to row", StringComparison.Ordinal));
-        state = host.Services.GetRequiredService<OperatorStateProvider>();
+        var state = host.Services.GetRequiredService<OperatorStateProvider>();
         foreach (var r in before.Append(after))
         {
             Assert.True(state.OptOuts.IsOptedOut(r.FirstLevelHash, out var since));
@@ -168,19 +177,8 @@ public sealed class OptOutSnapshotTests : IDisposable
     public async Task A_snapshot_whose_anchor_row_is_gone_or_that_another_store_sealed_is_not_trusted()
     {
         await using var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:OptOutSnapshot:MinOptOuts"] = "1" });
-        var store = host.Services.GetRequiredService<IUid2Store>();
         var random = new Random(6);
-        var rows = new List<OptOutRecord>();
-        for (var i = 0; i < 10; i++)
-        {
-            var r = Row(0, random, DateTimeOffset.UtcNow.AddMinutes(-5));
-            rows.Add(await store.AddOptOutAsync(r.FirstLevelHash, r.AdvertisingId, r.Timestamp));
-        }
-        var state = host.Services.GetRequiredService<OperatorStateProvider>();
-        await state.SyncAsync(default);
-        var snapshots = host.Services.GetRequiredService<OptOutSnapshotService>();
-        snapshots.WriteIfDue(force: true);
-        Assert.True(File.Exists(snapshots.FilePath));
+        var rows = await RecordAndSnapshotAsync(host, random, 10);
 
         // The anchor identity opts out again: its row takes a new id, so the snapshot's anchor row is gone.
         await host.RestartAsync(whileStopped: async () =>
@@ -189,7 +187,7 @@ public sealed class OptOutSnapshotTests : IDisposable
             rows[^1] = await direct.AddOptOutAsync(rows[^1].FirstLevelHash, rows[^1].AdvertisingId, DateTimeOffset.UtcNow);
         });
         Assert.Contains(host.Logs.Lines, l => l.Contains("does not match the store", StringComparison.Ordinal));
-        state = host.Services.GetRequiredService<OperatorStateProvider>();
+        var state = host.Services.GetRequiredService<OperatorStateProvider>();
         Assert.Equal(10, state.OptOuts.Count);
         foreach (var r in rows) Assert.True(state.OptOuts.IsOptedOut(r.FirstLevelHash, out _));
 
@@ -223,16 +221,7 @@ public sealed class OptOutSnapshotTests : IDisposable
             ["Uid2:OptOutSnapshot:Path"] = Path.Combine(_dir, "pg.optouts"),
         };
         await using var host = await OperatorHost.StartAsync(settings: settings, store: StoreKind.Postgres);
-        var store = host.Services.GetRequiredService<IUid2Store>();
-        var random = new Random(7);
-        var rows = new List<OptOutRecord>();
-        for (var i = 0; i < 5; i++)
-        {
-            var r = Row(0, random, DateTimeOffset.UtcNow.AddMinutes(-1));
-            rows.Add(await store.AddOptOutAsync(r.FirstLevelHash, r.AdvertisingId, r.Timestamp));
-        }
-        await host.Services.GetRequiredService<OperatorStateProvider>().SyncAsync(default);
-        host.Services.GetRequiredService<OptOutSnapshotService>().WriteIfDue(force: true);
+        var rows = await RecordAndSnapshotAsync(host, new Random(7), 5);
         Assert.True(File.Exists(settings["Uid2:OptOutSnapshot:Path"]));
         await host.RestartAsync(settings);
         Assert.Contains(host.Logs.Lines, l => l.Contains("Loaded 5 opt-outs up to row", StringComparison.Ordinal));

@@ -131,21 +131,7 @@ public sealed class KeyEncryptionKeyRing
     {
         if (!IsSealed(stored) || stored.Length < 2 + stored[1] + IvLength + TagLength)
             throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is malformed.");
-        var id = Encoding.ASCII.GetString(stored.Slice(2, stored[1]));
-        var data = stored[(2 + stored[1])..];
-        var length = data.Length - IvLength - TagLength;
-        if (clear.Length < length) throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is larger than expected.");
-        var key = Find(id);
-        try
-        {
-            key.Gcm.Decrypt(data[..IvLength], data.Slice(IvLength, length), data[(IvLength + length)..], clear[..length], Encoding.UTF8.GetBytes(purpose));
-        }
-        catch (CryptographicException)
-        {
-            throw new KeyEncryptionKeyException(
-                $"A sealed value for {PurposeName(purpose)} does not open with key-encryption key '{id}': wrong key, or the value was altered or moved.");
-        }
-        return length;
+        return OpenInto(Encoding.ASCII.GetString(stored.Slice(2, stored[1])), stored[(2 + stored[1])..], clear, purpose);
     }
 
     /// <summary>The id of the key that sealed a binary value, or null when it is clear.</summary>
@@ -182,20 +168,28 @@ public sealed class KeyEncryptionKeyRing
 
     private byte[] Open(string id, byte[] data, string purpose)
     {
-        var key = Find(id);
         if (data.Length < IvLength + TagLength) throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is malformed.");
         var clear = new byte[data.Length - IvLength - TagLength];
+        OpenInto(id, data, clear, purpose);
+        return clear;
+    }
+
+    /// <summary>Opens IV ‖ ciphertext ‖ tag (at least IV + tag long) into <paramref name="clear"/>; returns the clear length.</summary>
+    private int OpenInto(string id, ReadOnlySpan<byte> data, Span<byte> clear, string purpose)
+    {
+        var length = data.Length - IvLength - TagLength;
+        if (clear.Length < length) throw new KeyEncryptionKeyException($"A sealed value for {PurposeName(purpose)} is larger than expected.");
+        var key = Find(id);
         try
         {
-            key.Gcm.Decrypt(data.AsSpan(0, IvLength), data.AsSpan(IvLength, clear.Length), data.AsSpan(IvLength + clear.Length),
-                clear, Encoding.UTF8.GetBytes(purpose));
+            key.Gcm.Decrypt(data[..IvLength], data.Slice(IvLength, length), data[(IvLength + length)..], clear[..length], Encoding.UTF8.GetBytes(purpose));
         }
         catch (CryptographicException)
         {
             throw new KeyEncryptionKeyException(
                 $"A sealed value for {PurposeName(purpose)} does not open with key-encryption key '{id}': wrong key, or the value was altered or moved.");
         }
-        return clear;
+        return length;
     }
 
     private Kek Find(string id)
