@@ -118,11 +118,8 @@ internal interface IStoreConnections
     /// <summary>The key-encryption keys that seal the store's secrets.</summary>
     Secrets.KeyEncryptionKeyRing Kek { get; }
 
-    /// <summary>
-    /// In <paramref name="tx"/>: waits until no other writer of the salts is in its transaction (PostgreSQL: the salts
-    /// advisory lock; SQLite: nothing, a write transaction already excludes every other writer).
-    /// </summary>
-    Task LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct);
+    /// <summary>A write transaction holding <paramref name="locks"/> (see <see cref="RelationalUid2Store"/>).</summary>
+    Task<DbTransaction> BeginWriteAsync(DbConnection conn, StoreLocks locks, CancellationToken ct);
 }
 
 /// <summary>The SQL of <see cref="IStoreAdministration"/>, common to both dialects (named <c>@</c> parameters).</summary>
@@ -185,8 +182,7 @@ internal static class AdministrationSql
     public static async Task UpdateSaltBucketsAsync(DbConnection conn, IStoreConnections store, IReadOnlyList<Core.Identity.SaltBucket> changed,
         CancellationToken ct)
     {
-        await using var tx = await conn.BeginTransactionAsync(ct).ConfigureAwait(false);
-        await store.LockSaltsAsync(conn, tx, ct).ConfigureAwait(false);
+        await using var tx = await store.BeginWriteAsync(conn, StoreLocks.Salts, ct).ConfigureAwait(false);
         await SaltBlocks.UpdateAsync(conn, tx, store.Kek, changed, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
     }
@@ -242,20 +238,4 @@ internal static class AdministrationSql
         return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
     }
 
-}
-
-public sealed partial class SqliteUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
-{
-    async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
-
-    // Microsoft.Data.Sqlite's BeginTransaction is BEGIN IMMEDIATE: the write lock is already held.
-    Task IStoreConnections.LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
-}
-
-public sealed partial class PostgresUid2Store : IStoreAdministration, IStoreConnections, IStoreOptOutPages
-{
-    async Task<DbConnection> IStoreConnections.OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
-
-    async Task IStoreConnections.LockSaltsAsync(DbConnection conn, DbTransaction tx, CancellationToken ct) =>
-        await ExecuteAsync((NpgsqlConnection)conn, (NpgsqlTransaction)tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
 }

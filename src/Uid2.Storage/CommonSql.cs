@@ -26,6 +26,17 @@ internal static class CommonSql
         return p;
     }
 
+    /// <summary>A parameter that may be null: typed, so both providers bind a null of the column's type.</summary>
+    public static DbParameter AddNullable(DbCommand cmd, string name, System.Data.DbType type, object? value)
+    {
+        var p = cmd.CreateParameter();
+        p.ParameterName = name;
+        p.DbType = type;
+        p.Value = value ?? DBNull.Value;
+        cmd.Parameters.Add(p);
+        return p;
+    }
+
     public static async Task ExecuteAsync(DbConnection conn, DbTransaction? tx, string sql, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx, sql);

@@ -23,7 +23,7 @@ namespace Uid2.Storage;
 /// starting together apply each migration once. Tables live in the connection's default schema (search_path).
 /// </para>
 /// </summary>
-public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier, IStoreLeaderLock, IStoreSecretSealing, IStoreOptOutBatches
+public sealed class PostgresUid2Store : RelationalUid2Store, IStoreChangeNotifier
 {
     // Transaction-scoped advisory lock keys (the single-bigint key space; leader locks use hashed keys).
     private const long MigrationLockKey = 0x5549_4432_0000_0001; // "UID2" + 1
@@ -244,10 +244,6 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     public static int SchemaVersion => Migrations[^1].Version;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Lazy<KeyEncryptionKeyRing> _kek;
-
-    /// <summary>The key-encryption keys that seal this store's secrets.</summary>
-    public KeyEncryptionKeyRing Kek => _kek.Value;
     private readonly string _dedicatedConnectionString;
     private bool _disposed;
 
@@ -258,6 +254,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     /// <param name="keyEncryptionKeys">Seals the secrets at rest; null: found by <see cref="KeyEncryptionKeys.Resolve"/> on first
     /// use (<c>UID2_KEK</c> or <c>UID2_KEK_FILE</c>: PostgreSQL has no default).</param>
     public PostgresUid2Store(string connectionString, KeyEncryptionKeyRing? keyEncryptionKeys = null)
+        : base(LazyKek(connectionString, keyEncryptionKeys))
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         NpgsqlConnectionStringBuilder builder;
@@ -280,10 +277,6 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
             builder.CommandTimeout = 15;
         }
         _dataSource = NpgsqlDataSource.Create(builder);
-        var original = connectionString;
-        _kek = keyEncryptionKeys is not null
-            ? new Lazy<KeyEncryptionKeyRing>(keyEncryptionKeys)
-            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(original, null, null, createIfMissing: true));
 
         // LISTEN and session advisory locks need a connection of their own, never returned to the pool (a pool reset
         // would drop them); keepalives make a dead server or network show up as an exception instead of silence.
@@ -292,296 +285,66 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         _dedicatedConnectionString = dedicated.ConnectionString;
     }
 
-    // ---------------------------------------------------------------- schema
+    private static Lazy<KeyEncryptionKeyRing> LazyKek(string connectionString, KeyEncryptionKeyRing? given) =>
+        given is not null
+            ? new Lazy<KeyEncryptionKeyRing>(given)
+            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(connectionString, null, null, createIfMissing: true));
 
-    public async Task InitializeAsync(CancellationToken ct = default)
+    // ---------------------------------------------------------------- dialect
+
+    private protected override async Task MigrateAsync(CancellationToken ct)
     {
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
         await SchemaMigrator.MigrateAsync(conn, new PostgresSchemaDialect(), Migrations, ct).ConfigureAwait(false);
+    }
 
-        // Salt buckets stored a row each (before blocks) move into blocks, under the salts lock.
-        await using (var move = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false))
+    private protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
+
+    /// <summary>
+    /// READ COMMITTED, then the advisory locks in a fixed order (keys, salts, site names: no deadlock between two writers
+    /// that take several). Under READ COMMITTED each later statement starts after the lock is granted, so it sees
+    /// everything the previous holder committed.
+    /// </summary>
+    private protected override async Task<DbTransaction> BeginWriteAsync(DbConnection conn, StoreLocks locks, CancellationToken ct)
+    {
+        var pg = (NpgsqlConnection)conn;
+        var tx = await pg.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
+        try
         {
-            await ExecuteAsync(conn, move, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
-            await SaltBlocks.MoveRowsIntoBlocksAsync(conn, move, Kek, ct).ConfigureAwait(false);
-            await move.CommitAsync(ct).ConfigureAwait(false);
+            var sql = string.Concat(
+                locks.HasFlag(StoreLocks.Keys) ? $"SELECT pg_advisory_xact_lock({KeysLockKey});" : "",
+                locks.HasFlag(StoreLocks.Salts) ? $"SELECT pg_advisory_xact_lock({SaltsLockKey});" : "",
+                locks.HasFlag(StoreLocks.SiteNames) ? $"SELECT pg_advisory_xact_lock({SiteNamesLockKey});" : "");
+            if (sql.Length > 0) await ExecuteAsync(pg, tx, sql, ct).ConfigureAwait(false);
+            return tx;
         }
-
-        // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
-        await ResealAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<int> ResealAsync(CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        // The locks every writer of a secret takes, so no secret is written under an older key meanwhile.
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey}); SELECT pg_advisory_xact_lock({SaltsLockKey});", ct)
-            .ConfigureAwait(false);
-        var count = await SecretColumns.ResealAsync(conn, tx, Kek, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return count;
-    }
-
-    // ---------------------------------------------------------------- reads
-
-    public async Task<long> GetVersionAsync(CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        var v = await ScalarAsync(conn, null, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false);
-        return v is long l ? l : 0;
-    }
-
-    public Task<StoreSnapshot> LoadSnapshotAsync(CancellationToken ct = default) => LoadSnapshotAsync(includeOptOuts: true, ct);
-
-    public async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // REPEATABLE READ: every statement sees the one snapshot taken by the first.
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, "SET TRANSACTION READ ONLY;", ct).ConfigureAwait(false);
-        var snapshot = await StoreReads.SnapshotAsync(conn, tx, Kek, ordinal: " COLLATE \"C\"", includeOptOuts, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return snapshot;
-    }
-
-    public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        return await StoreReads.OptOutsAfterAsync(conn, null, afterId, ct).ConfigureAwait(false);
-    }
-
-    public async Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        var list = await StoreReads.ParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
-        return list.Count == 0 ? null : list[0];
-    }
-
-    private Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, CancellationToken ct) =>
-        StoreReads.KeysAsync(conn, tx, Kek, ct);
-
-    // ---------------------------------------------------------------- writes
-
-    public async Task AddParticipantAsync(Participant participant, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(participant);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await InsertParticipantAsync(conn, null, participant, ct).ConfigureAwait(false);
-    }
-
-    public async Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(apiKey);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await InsertApiKeyAsync(conn, null, apiKey, ct).ConfigureAwait(false);
-    }
-
-    public async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(participant);
-        ArgumentNullException.ThrowIfNull(apiKey);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
-        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    private static async Task InsertParticipantAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, Participant p, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO participants (site_id, name, roles, enabled, created) VALUES ($1, $2, $3, $4, $5);");
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = p.SiteId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.Name });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(p.Roles) });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = p.Enabled });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = p.Created.ToUnixTimeMilliseconds() });
-        await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
-    }
-
-    private async Task InsertApiKeyAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, ApiKeyRecord k, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO api_keys (" + StoreRows.ApiKeyColumns + ") " +
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeyHash });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.KeySalt });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = k.SiteId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = k.Name });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Roles.Format(k.Roles) });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)) });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = k.Disabled });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = k.Created.ToUnixTimeMilliseconds() });
-        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text,
-            Value = k.PreviousClientSecret is null ? DBNull.Value : Kek.SealText(k.PreviousClientSecret, SecretColumns.PreviousClientSecret(k.KeyId)) });
-        cmd.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bigint,
-            Value = k.PreviousSecretExpires is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value });
-        await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
-    }
-
-    public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey});", ct).ConfigureAwait(false);
-        await InsertKeysAsync(conn, tx, keys, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
-        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        // Every key writer, in every process, takes this lock first and keeps it until commit. Under READ COMMITTED
-        // the read below starts after the lock is granted, so it sees everything the previous holder committed.
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({KeysLockKey});", ct).ConfigureAwait(false);
-        var existing = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
-        var added = plan(existing);
-        if (added.Count == 0)
+        catch
         {
-            await tx.RollbackAsync(ct).ConfigureAwait(false);
-            return added;
-        }
-        await InsertKeysAsync(conn, tx, added, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return added;
-    }
-
-    private async Task InsertKeysAsync(NpgsqlConnection conn, NpgsqlTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($1, $2, $3, $4, $5, $6);");
-        var pId = new NpgsqlParameter<int>();
-        var pSite = new NpgsqlParameter<int>();
-        var pCreated = new NpgsqlParameter<long>();
-        var pActivates = new NpgsqlParameter<long>();
-        var pExpires = new NpgsqlParameter<long>();
-        var pSecret = new NpgsqlParameter<byte[]> { NpgsqlDbType = NpgsqlDbType.Bytea };
-        cmd.Parameters.Add(pId);
-        cmd.Parameters.Add(pSite);
-        cmd.Parameters.Add(pCreated);
-        cmd.Parameters.Add(pActivates);
-        cmd.Parameters.Add(pExpires);
-        cmd.Parameters.Add(pSecret);
-        foreach (var k in keys)
-        {
-            pId.TypedValue = k.Id;
-            pSite.TypedValue = k.SiteId;
-            pCreated.TypedValue = k.Created.ToUnixTimeMilliseconds();
-            pActivates.TypedValue = k.Activates.ToUnixTimeMilliseconds();
-            pExpires.TypedValue = k.Expires.ToUnixTimeMilliseconds();
-            pSecret.TypedValue = Kek.SealBytes(k.Secret, SecretColumns.KeySecret(k.Id));
-            await StoreRows.InsertAsync(cmd, IsUniqueViolation, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
+            await tx.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
-    public async Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default)
+    /// <summary>REPEATABLE READ, read only: every statement sees the one snapshot taken by the first.</summary>
+    private protected override async Task<DbTransaction> BeginSnapshotReadAsync(DbConnection conn, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(salts);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
-        await WriteSaltsAsync(conn, tx, salts, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
+        var pg = (NpgsqlConnection)conn;
+        var tx = await pg.BeginTransactionAsync(IsolationLevel.RepeatableRead, ct).ConfigureAwait(false);
+        await ExecuteAsync(pg, tx, "SET TRANSACTION READ ONLY;", ct).ConfigureAwait(false);
+        return tx;
     }
 
-    public async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
+    private protected override string OrdinalCollation => " COLLATE \"C\"";
+
+    private protected override bool IsConflict(DbException ex) => ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <summary>
+    /// One statement for the whole batch (one round trip, one commit in autocommit): the latest time of each identity in
+    /// the batch, upserted with the single opt-out's rule; identities whose stored time is not older come back as stored.
+    /// </summary>
+    private protected override async Task<IReadOnlyList<OptOutRecord>> UpsertOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct)
     {
-        ArgumentNullException.ThrowIfNull(create);
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SaltsLockKey});", ct).ConfigureAwait(false);
-        var present = await ScalarAsync(conn, tx, "SELECT count(*) FROM salt_meta;", ct).ConfigureAwait(false) as long? ?? 0;
-        if (present > 0)
-        {
-            await tx.RollbackAsync(ct).ConfigureAwait(false);
-            return false;
-        }
-        await WriteSaltsAsync(conn, tx, create(), ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return true;
-    }
-
-    private Task WriteSaltsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, SaltSet salts, CancellationToken ct) =>
-        SaltBlocks.WriteAsync(conn, tx, Kek, salts, ct);
-
-    public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keypair);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = Command(conn, null,
-            "INSERT INTO client_side_keypairs (subscription_id, site_id, public_key, private_key, created, disabled) VALUES ($1, $2, $3, $4, $5, $6);");
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.SubscriptionId });
-        cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = keypair.SiteId });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = keypair.PublicKey });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = Kek.SealText(keypair.PrivateKey, SecretColumns.PrivateKey(keypair.SubscriptionId)) });
-        cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = keypair.Created.ToUnixTimeMilliseconds() });
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = keypair.Disabled });
-        await StoreRows.InsertAsync(cmd, IsUniqueViolation,
-            () => $"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ct).ConfigureAwait(false);
-    }
-
-    public async Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(subscriptionId);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = Command(conn, null, "UPDATE client_side_keypairs SET disabled = $1 WHERE subscription_id = $2;");
-        cmd.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = disabled });
-        cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = subscriptionId });
-        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
-    }
-
-    public Task SetDomainNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
-        ReplaceSiteNamesAsync("site_domain_names", siteId, names, ct);
-
-    public Task SetAppNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
-        ReplaceSiteNamesAsync("site_app_names", siteId, names, ct);
-
-    private async Task ReplaceSiteNamesAsync(string table, int siteId, IReadOnlyList<string> names, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        if (names.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Names must not be empty.", nameof(names));
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = await conn.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct).ConfigureAwait(false);
-        // One DELETE and one INSERT statement: the statement-level triggers bump the version (and notify) even when no
-        // row changes. The lock makes concurrent replacements serialize (last writer wins, never a union of both lists).
-        await ExecuteAsync(conn, tx, $"SELECT pg_advisory_xact_lock({SiteNamesLockKey});", ct).ConfigureAwait(false);
-        await using (var delete = Command(conn, tx, $"DELETE FROM {table} WHERE site_id = $1;"))
-        {
-            delete.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId });
-            await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        await using (var insert = Command(conn, tx,
-            $"INSERT INTO {table} (site_id, name) SELECT $1, n FROM unnest($2::text[]) AS n ON CONFLICT DO NOTHING;"))
-        {
-            insert.Parameters.Add(new NpgsqlParameter<int> { TypedValue = siteId });
-            insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names.ToArray() });
-            await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(firstLevelHash);
-        ArgumentNullException.ThrowIfNull(advertisingId);
-        // A batch of one: the same statement and rules; autocommit, so durable when it returns.
-        return (await AddOptOutsAsync([new OptOutWrite(firstLevelHash, advertisingId, timestamp)], ct).ConfigureAwait(false))[0];
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(optOuts);
-        if (optOuts.Count == 0) return [];
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One statement for the whole batch (one round trip, one commit): the latest time of each identity in the batch,
-        // upserted with the single opt-out's rule; identities whose stored time is not older come back as stored.
         await using var cmd = Command(conn, null, """
             WITH input AS (
                 SELECT DISTINCT ON (flh) flh, uid, ts
@@ -659,7 +422,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
     // ---------------------------------------------------------------- leader lock
 
     /// <inheritdoc />
-    public async Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
+    public override async Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -741,9 +504,7 @@ public sealed partial class PostgresUid2Store : IUid2Store, IStoreChangeNotifier
         return v is DBNull ? null : v;
     }
 
-    private static bool IsUniqueViolation(DbException ex) => ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;

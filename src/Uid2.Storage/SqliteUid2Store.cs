@@ -12,7 +12,7 @@ namespace Uid2.Storage;
 /// writer), a busy timeout for the rare write/write overlap, and triggers that bump <c>store_version</c> on every
 /// insert, update or delete, so no writer can forget to. Times are stored as Unix epoch milliseconds.
 /// </summary>
-public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, IStoreSecretSealing, IStoreOptOutBatches
+public sealed class SqliteUid2Store : RelationalUid2Store
 {
     /// <summary>The schema version this code writes and reads.</summary>
     public const int SchemaVersion = 6;
@@ -125,6 +125,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     /// <param name="keyEncryptionKeys">Seals the secrets at rest; null: found by <see cref="KeyEncryptionKeys.Resolve"/> on first
     /// use (the environment, else the key file beside the database, created if missing).</param>
     public SqliteUid2Store(string connectionString, KeyEncryptionKeyRing? keyEncryptionKeys = null)
+        : base(LazyKek(connectionString, keyEncryptionKeys))
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
         SqliteConnectionStringBuilder builder;
@@ -158,23 +159,19 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         builder.Pooling = true;
         _writeGate = new SqliteWriteGate(DatabasePath, TimeSpan.FromMilliseconds(BusyTimeoutMilliseconds));
         _connectionString = builder.ConnectionString;
-        var original = connectionString;
-        _kek = keyEncryptionKeys is not null
-            ? new Lazy<KeyEncryptionKeyRing>(keyEncryptionKeys)
-            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(original, null, null, createIfMissing: true));
     }
 
-    private readonly Lazy<KeyEncryptionKeyRing> _kek;
-
-    /// <summary>The key-encryption keys that seal this store's secrets.</summary>
-    public KeyEncryptionKeyRing Kek => _kek.Value;
+    private static Lazy<KeyEncryptionKeyRing> LazyKek(string connectionString, KeyEncryptionKeyRing? given) =>
+        given is not null
+            ? new Lazy<KeyEncryptionKeyRing>(given)
+            : new Lazy<KeyEncryptionKeyRing>(() => KeyEncryptionKeys.Resolve(connectionString, null, null, createIfMissing: true));
 
     /// <summary>The absolute path of the database file; null for an in-memory store.</summary>
     public string? DatabasePath { get; }
 
     // ---------------------------------------------------------------- schema
 
-    public async Task InitializeAsync(CancellationToken ct = default)
+    private protected override async Task MigrateAsync(CancellationToken ct)
     {
         if (DatabasePath is not null) CreateOwnerOnlyFile(DatabasePath);
         if (_inMemory && _memoryKeeper is null)
@@ -212,14 +209,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
                     "BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;", ct).ConfigureAwait(false);
             }
         }
-        // Salt buckets stored a row each (before blocks) move into blocks.
-        await SaltBlocks.MoveRowsIntoBlocksAsync(conn, tx, Kek, ct).ConfigureAwait(false);
         await tx.CommitAsync(ct).ConfigureAwait(false);
-
-        // Upgrade in place: secrets written in clear (or under a retired key-encryption key) are sealed now.
-        await using var reseal = conn.BeginTransaction(deferred: false);
-        await SecretColumns.ResealAsync(conn, reseal, Kek, ct).ConfigureAwait(false);
-        await reseal.CommitAsync(ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -328,265 +318,30 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
 
     // ---------------------------------------------------------------- reads
 
-    public async Task<long> GetVersionAsync(CancellationToken ct = default)
+    // ---------------------------------------------------------------- dialect
+
+    private protected override async Task<DbConnection> OpenConnectionAsync(CancellationToken ct) => await OpenAsync(ct).ConfigureAwait(false);
+
+    // BEGIN IMMEDIATE: the write lock before the first read, so no lock needs naming (SQLite has one writer at a time).
+    private protected override Task<DbTransaction> BeginWriteAsync(DbConnection conn, StoreLocks locks, CancellationToken ct) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)conn).BeginTransaction(deferred: false));
+
+    // A deferred transaction: its first SELECT pins one consistent WAL snapshot for all the reads.
+    private protected override Task<DbTransaction> BeginSnapshotReadAsync(DbConnection conn, CancellationToken ct) =>
+        Task.FromResult<DbTransaction>(((SqliteConnection)conn).BeginTransaction(deferred: true));
+
+    private protected override string OrdinalCollation => ""; // BINARY, SQLite's default
+
+    private protected override bool IsConflict(DbException ex) => ex is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
+
+    /// <summary>
+    /// One write transaction for the whole batch, behind the write gate (one writer per file at a time, in arrival order):
+    /// one commit, one fsync (synchronous=FULL) for all of them, before it returns.
+    /// </summary>
+    private protected override async Task<IReadOnlyList<OptOutRecord>> UpsertOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct)
     {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        var v = await ScalarAsync(conn, null, "SELECT version FROM store_version WHERE id = 1;", ct).ConfigureAwait(false);
-        return v is long l ? l : 0;
-    }
-
-    public Task<StoreSnapshot> LoadSnapshotAsync(CancellationToken ct = default) => LoadSnapshotAsync(includeOptOuts: true, ct);
-
-    public async Task<StoreSnapshot> LoadSnapshotAsync(bool includeOptOuts, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // A deferred transaction: its first SELECT pins one consistent WAL snapshot for all the reads.
-        await using var tx = conn.BeginTransaction(deferred: true);
-        var snapshot = await StoreReads.SnapshotAsync(conn, tx, Kek, ordinal: "", includeOptOuts, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return snapshot;
-    }
-
-    public async Task<IReadOnlyList<OptOutRecord>> LoadOptOutsAfterAsync(long afterId, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        return await StoreReads.OptOutsAfterAsync(conn, null, afterId, ct).ConfigureAwait(false);
-    }
-
-    public async Task<Participant?> GetParticipantAsync(int siteId, CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        var list = await StoreReads.ParticipantsAsync(conn, null, siteId, ct).ConfigureAwait(false);
-        return list.Count == 0 ? null : list[0];
-    }
-
-    private Task<IReadOnlyList<EncryptionKey>> ReadKeysAsync(SqliteConnection conn, SqliteTransaction tx, CancellationToken ct) =>
-        StoreReads.KeysAsync(conn, tx, Kek, ct);
-
-    // ---------------------------------------------------------------- writes
-
-    public async Task AddParticipantAsync(Participant participant, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(participant);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task AddApiKeyAsync(ApiKeyRecord apiKey, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(apiKey);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task CreateParticipantAsync(Participant participant, ApiKeyRecord apiKey, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(participant);
-        ArgumentNullException.ThrowIfNull(apiKey);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await InsertParticipantAsync(conn, tx, participant, ct).ConfigureAwait(false);
-        await InsertApiKeyAsync(conn, tx, apiKey, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    private static async Task InsertParticipantAsync(SqliteConnection conn, SqliteTransaction tx, Participant p, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO participants (site_id, name, roles, enabled, created) VALUES ($site, $name, $roles, $enabled, $created);");
-        cmd.Parameters.AddWithValue("$site", p.SiteId);
-        cmd.Parameters.AddWithValue("$name", p.Name);
-        cmd.Parameters.AddWithValue("$roles", Roles.Format(p.Roles));
-        cmd.Parameters.AddWithValue("$enabled", p.Enabled ? 1 : 0);
-        cmd.Parameters.AddWithValue("$created", p.Created.ToUnixTimeMilliseconds());
-        await StoreRows.InsertAsync(cmd, IsConstraint, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
-    }
-
-    private async Task InsertApiKeyAsync(SqliteConnection conn, SqliteTransaction tx, ApiKeyRecord k, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO api_keys (" + StoreRows.ApiKeyColumns + ") " +
-            "VALUES ($id, $hash, $salt, $site, $name, $roles, $secret, $disabled, $created, $prev, $prevUntil);");
-        cmd.Parameters.AddWithValue("$id", k.KeyId);
-        cmd.Parameters.AddWithValue("$hash", k.KeyHash);
-        cmd.Parameters.AddWithValue("$salt", k.KeySalt);
-        cmd.Parameters.AddWithValue("$site", k.SiteId);
-        cmd.Parameters.AddWithValue("$name", k.Name);
-        cmd.Parameters.AddWithValue("$roles", Roles.Format(k.Roles));
-        cmd.Parameters.AddWithValue("$secret", Kek.SealText(k.ClientSecret, SecretColumns.ClientSecret(k.KeyId)));
-        cmd.Parameters.AddWithValue("$disabled", k.Disabled ? 1 : 0);
-        cmd.Parameters.AddWithValue("$created", k.Created.ToUnixTimeMilliseconds());
-        cmd.Parameters.AddWithValue("$prev", k.PreviousClientSecret is null ? DBNull.Value : Kek.SealText(k.PreviousClientSecret, SecretColumns.PreviousClientSecret(k.KeyId)));
-        cmd.Parameters.AddWithValue("$prevUntil", k.PreviousSecretExpires is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value);
-        await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An API key with key id {k.KeyId} already exists.", ct).ConfigureAwait(false);
-    }
-
-    public async Task AddKeysAsync(IEnumerable<EncryptionKey> keys, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keys);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await InsertKeysAsync(conn, tx, keys, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<IReadOnlyList<EncryptionKey>> AddKeysAtomicallyAsync(
-        Func<IReadOnlyList<EncryptionKey>, IReadOnlyList<EncryptionKey>> plan, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(plan);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock before the read
-        var existing = await ReadKeysAsync(conn, tx, ct).ConfigureAwait(false);
-        var added = plan(existing);
-        if (added.Count == 0)
-        {
-            await tx.RollbackAsync(ct).ConfigureAwait(false);
-            return added;
-        }
-        await InsertKeysAsync(conn, tx, added, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return added;
-    }
-
-    private async Task InsertKeysAsync(SqliteConnection conn, SqliteTransaction tx, IEnumerable<EncryptionKey> keys, CancellationToken ct)
-    {
-        await using var cmd = Command(conn, tx,
-            "INSERT INTO encryption_keys (id, site_id, created, activates, expires, secret) VALUES ($id, $site, $created, $activates, $expires, $secret);");
-        var pId = cmd.Parameters.Add("$id", SqliteType.Integer);
-        var pSite = cmd.Parameters.Add("$site", SqliteType.Integer);
-        var pCreated = cmd.Parameters.Add("$created", SqliteType.Integer);
-        var pActivates = cmd.Parameters.Add("$activates", SqliteType.Integer);
-        var pExpires = cmd.Parameters.Add("$expires", SqliteType.Integer);
-        var pSecret = cmd.Parameters.Add("$secret", SqliteType.Blob);
-        foreach (var k in keys)
-        {
-            pId.Value = k.Id;
-            pSite.Value = k.SiteId;
-            pCreated.Value = k.Created.ToUnixTimeMilliseconds();
-            pActivates.Value = k.Activates.ToUnixTimeMilliseconds();
-            pExpires.Value = k.Expires.ToUnixTimeMilliseconds();
-            pSecret.Value = Kek.SealBytes(k.Secret, SecretColumns.KeySecret(k.Id));
-            await StoreRows.InsertAsync(cmd, IsConstraint, () => $"An encryption key with id {k.Id} already exists.", ct).ConfigureAwait(false);
-        }
-    }
-
-    public async Task SaveSaltsAsync(SaltSet salts, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(salts);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await WriteSaltsAsync(conn, tx, salts, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<bool> SaveSaltsIfAbsentAsync(Func<SaltSet> create, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(create);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        var present = await ScalarAsync(conn, tx, "SELECT count(*) FROM salt_meta;", ct).ConfigureAwait(false);
-        if (Convert.ToInt64(present) > 0)
-        {
-            await tx.RollbackAsync(ct).ConfigureAwait(false);
-            return false;
-        }
-        await WriteSaltsAsync(conn, tx, create(), ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return true;
-    }
-
-    private Task WriteSaltsAsync(SqliteConnection conn, SqliteTransaction tx, SaltSet salts, CancellationToken ct) =>
-        SaltBlocks.WriteAsync(conn, tx, Kek, salts, ct);
-
-    public async Task AddClientSideKeypairAsync(ClientSideKeypair keypair, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(keypair);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await using (var cmd = Command(conn, tx,
-            "INSERT INTO client_side_keypairs (subscription_id, site_id, public_key, private_key, created, disabled) " +
-            "VALUES ($id, $site, $public, $private, $created, $disabled);"))
-        {
-            cmd.Parameters.AddWithValue("$id", keypair.SubscriptionId);
-            cmd.Parameters.AddWithValue("$site", keypair.SiteId);
-            cmd.Parameters.AddWithValue("$public", keypair.PublicKey);
-            cmd.Parameters.AddWithValue("$private", Kek.SealText(keypair.PrivateKey, SecretColumns.PrivateKey(keypair.SubscriptionId)));
-            cmd.Parameters.AddWithValue("$created", keypair.Created.ToUnixTimeMilliseconds());
-            cmd.Parameters.AddWithValue("$disabled", keypair.Disabled ? 1 : 0);
-            await StoreRows.InsertAsync(cmd, IsConstraint,
-                () => $"A client-side key pair with subscription id {keypair.SubscriptionId} already exists.", ct).ConfigureAwait(false);
-        }
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<bool> SetClientSideKeypairDisabledAsync(string subscriptionId, bool disabled, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(subscriptionId);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var cmd = Command(conn, null, "UPDATE client_side_keypairs SET disabled = $disabled WHERE subscription_id = $id;");
-        cmd.Parameters.AddWithValue("$disabled", disabled ? 1 : 0);
-        cmd.Parameters.AddWithValue("$id", subscriptionId);
-        return await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false) > 0;
-    }
-
-    public Task SetDomainNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
-        ReplaceSiteNamesAsync("site_domain_names", siteId, names, ct);
-
-    public Task SetAppNamesAsync(int siteId, IReadOnlyList<string> names, CancellationToken ct = default) =>
-        ReplaceSiteNamesAsync("site_app_names", siteId, names, ct);
-
-    private async Task ReplaceSiteNamesAsync(string table, int siteId, IReadOnlyList<string> names, CancellationToken ct)
-    {
-        ArgumentNullException.ThrowIfNull(names);
-        if (names.Any(string.IsNullOrWhiteSpace)) throw new ArgumentException("Names must not be empty.", nameof(names));
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        await using (var delete = Command(conn, tx, $"DELETE FROM {table} WHERE site_id = $site;"))
-        {
-            delete.Parameters.AddWithValue("$site", siteId);
-            await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        }
-        await using (var insert = Command(conn, tx, $"INSERT OR IGNORE INTO {table} (site_id, name) VALUES ($site, $name);"))
-        {
-            var pSite = insert.Parameters.Add("$site", SqliteType.Integer);
-            var pName = insert.Parameters.Add("$name", SqliteType.Text);
-            foreach (var name in names)
-            {
-                pSite.Value = siteId;
-                pName.Value = name;
-                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-            }
-        }
-        // Bump the version even when nothing changed (an empty list on an empty site): the caller asked for a write.
-        await using (var bump = Command(conn, tx, "UPDATE store_version SET version = version + 1 WHERE id = 1;"))
-            await bump.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-    }
-
-    public async Task<OptOutRecord> AddOptOutAsync(byte[] firstLevelHash, byte[] advertisingId, DateTimeOffset timestamp, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(firstLevelHash);
-        ArgumentNullException.ThrowIfNull(advertisingId);
         using var turn = await _writeGate.EnterAsync(ct).ConfigureAwait(false);
         await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One write transaction, committed (and, with synchronous=FULL, on disk) before it returns.
-        await using var tx = conn.BeginTransaction(deferred: false);
-        var record = await UpsertOptOutAsync(conn, tx, firstLevelHash, advertisingId, timestamp.ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return record;
-    }
-
-    /// <inheritdoc />
-    public async Task<IReadOnlyList<OptOutRecord>> AddOptOutsAsync(IReadOnlyList<OptOutWrite> optOuts, CancellationToken ct = default)
-    {
-        ArgumentNullException.ThrowIfNull(optOuts);
-        using var turn = await _writeGate.EnterAsync(ct).ConfigureAwait(false);
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        // One write transaction for the whole batch: one commit (one fsync) for all of them.
         await using var tx = conn.BeginTransaction(deferred: false);
         var latest = new Dictionary<string, OptOutRecord>();
         foreach (var o in optOuts)
@@ -623,17 +378,6 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         return new OptOutRecord(id, (byte[])firstLevelHash.Clone(), (byte[])advertisingId.Clone(), StoreRows.FromMs(ms));
     }
 
-    // ---------------------------------------------------------------- secrets at rest
-
-    public async Task<int> ResealAsync(CancellationToken ct = default)
-    {
-        await using var conn = await OpenAsync(ct).ConfigureAwait(false);
-        await using var tx = conn.BeginTransaction(deferred: false);
-        var count = await SecretColumns.ResealAsync(conn, tx, Kek, ct).ConfigureAwait(false);
-        await tx.CommitAsync(ct).ConfigureAwait(false);
-        return count;
-    }
-
     // ---------------------------------------------------------------- leader lock
 
     /// <summary>In-memory stores: lock names held in this process, per database.</summary>
@@ -644,7 +388,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
     /// <c>&lt;database&gt;.lock-&lt;name&gt;</c> (created if missing, never deleted), released on dispose or process exit.
     /// It excludes other handles in this process too. An in-memory store locks within this process.
     /// </summary>
-    public Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
+    public override Task<IAsyncDisposable?> TryAcquireAsync(string name, CancellationToken ct)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -731,9 +475,7 @@ public sealed partial class SqliteUid2Store : IUid2Store, IStoreLeaderLock, ISto
         return v is DBNull ? null : v;
     }
 
-    private static bool IsConstraint(DbException ex) => ex is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
-
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         if (_disposed) return;
         _disposed = true;

@@ -36,7 +36,3 @@ internal static class StoreWriteProbe
         await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
     }
 }
-
-public sealed partial class SqliteUid2Store : IStoreWriteProbe;
-
-public sealed partial class PostgresUid2Store : IStoreWriteProbe;
