@@ -187,9 +187,25 @@ internal sealed class AdminCli
             await Report(parse, $"Participant {parse.GetValue(siteOnly)} renamed.", w => w.WriteNumber("siteId", parse.GetValue(siteOnly)));
         }));
 
+        var typesOnly = new Option<string>("--types")
+        {
+            Description = "Comma-separated participant types (DSP, ADVERTISER, DATA_PROVIDER, PUBLISHER); \"\" clears them. Keysets can be shared by type.",
+            Required = true,
+        };
+        var setTypes = new Command("set-types", "Replace what kind of business a participant is.") { siteOnly, typesOnly };
+        setTypes.SetAction((parse, ct) => AuditedAsync(parse, "participant.set-types", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        {
+            var t = ParseClientTypes(parse.GetValue(typesOnly));
+            if (!await Admin(store).SetParticipantTypesAsync(parse.GetValue(siteOnly), t, ct))
+                throw new CliException($"No participant with site id {parse.GetValue(siteOnly)}.");
+            await Report(parse, $"Participant {parse.GetValue(siteOnly)} now has types {(t == ClientTypes.None ? "(none)" : ClientTypeNames.Format(t))}.",
+                w => { w.WriteNumber("siteId", parse.GetValue(siteOnly)); w.WriteString("types", ClientTypeNames.Format(t)); });
+            return ClientTypeNames.Format(t);
+        }));
+
         return new Command("participant", "Manage participants (publishers, advertisers, DSPs…).")
         {
-            create, list, show, Toggle("disable", false), Toggle("enable", true), setRoles, setName,
+            create, list, show, Toggle("disable", false), Toggle("enable", true), setRoles, setName, setTypes,
         };
     }
 
@@ -198,6 +214,7 @@ internal sealed class AdminCli
         w.WriteStartObject();
         w.WriteNumber("siteId", p.SiteId);
         w.WriteString("name", p.Name);
+        w.WriteString("types", ClientTypeNames.Format(p.Types));
         w.WriteString("roles", Roles.Format(p.Roles));
         w.WriteBoolean("enabled", p.Enabled);
         w.WriteString("created", p.Created.ToString("O", CultureInfo.InvariantCulture));
@@ -697,13 +714,81 @@ internal sealed class AdminCli
                 await WriteJsonAsync(w => { w.WritePropertyName("keyset"); WriteKeyset(w, site, keys, snapshot, now, withKeys: true); });
                 return 0;
             }
-            await _out.WriteLineAsync($"Keyset {Keysets.KeysetId(site)}: {Keysets.Name(site)}, owner {Keysets.Owner(site, snapshot)}; shared with {Keysets.SharedWith(site)}.");
+            await _out.WriteLineAsync($"Keyset {Keysets.KeysetId(site)}: {Keysets.Name(site)}, owner {Keysets.Owner(site, snapshot)}; shared with {Keysets.SharedWith(site, snapshot)}.");
             foreach (var k in keys)
                 await _out.WriteLineAsync($"  key {k.Id,6}  {Keysets.State(k, now),-8}  active {k.Activates:u} to {k.Expires:u}  age {Keysets.Age(now - k.Created)}");
             return 0;
         });
-        return new Command("keyset", "Keysets: the keys of one owner (a site, or master/refresh), shared as the key endpoints do.") { list, show };
+        var sharedSiteId = new Option<int>("--site-id") { Description = "The site whose keyset (keyset id = site id) is shared.", Required = true };
+        var sites = new Option<string>("--sites") { Description = "Comma-separated site ids." };
+        var types = new Option<string>("--types") { Description = "Comma-separated participant types: DSP, ADVERTISER, DATA_PROVIDER, PUBLISHER." };
+        var allow = new Command("allow",
+            "Let sites (or every participant of a type) decrypt the tokens a site shares; the first allowance replaces 'every ID reader' " +
+            "with an explicit list, as in the reference.") { sharedSiteId, sites, types };
+        allow.SetAction((parse, ct) => ChangeSharingAsync(parse, "keyset.allow", parse.GetValue(sharedSiteId), ct, s =>
+            s with
+            {
+                AllowedSites = (s.AllowedSites ?? []).Union(ParseSiteIds(parse.GetValue(sites))).Order().ToArray(),
+                AllowedTypes = s.AllowedTypes | ParseClientTypes(parse.GetValue(types)),
+            }));
+        var disallow = new Command("disallow", "Revoke an allowance: the sites (or types) given no longer receive the site's keys.") { sharedSiteId, sites, types };
+        disallow.SetAction((parse, ct) => ChangeSharingAsync(parse, "keyset.disallow", parse.GetValue(sharedSiteId), ct, s =>
+            s with
+            {
+                AllowedSites = (s.AllowedSites ?? []).Except(ParseSiteIds(parse.GetValue(sites))).Order().ToArray(),
+                AllowedTypes = s.AllowedTypes & ~ParseClientTypes(parse.GetValue(types)),
+            }));
+        var reset = new Command("reset", "Back to the default: no allowance list, every ID reader (DSP) receives the site's keys.") { sharedSiteId };
+        reset.SetAction((parse, ct) => ChangeSharingAsync(parse, "keyset.reset", parse.GetValue(sharedSiteId), ct,
+            s => s with { AllowedSites = null, AllowedTypes = ClientTypes.None }));
+        Command ToggleKeyset(string verb, bool enabled)
+        {
+            var cmd = new Command(verb, enabled ? "Enable a site's keyset again." : "Disable a site's keyset: nobody (not even its owner) receives its keys.")
+            {
+                sharedSiteId,
+            };
+            cmd.SetAction((parse, ct) => ChangeSharingAsync(parse, "keyset." + verb, parse.GetValue(sharedSiteId), ct, s => s with { Enabled = enabled }));
+            return cmd;
+        }
+        return new Command("keyset", "Keysets: the keys of one owner (a site, or master/refresh), shared as the key endpoints do.")
+        {
+            list, show, allow, disallow, reset, ToggleKeyset("disable", false), ToggleKeyset("enable", true),
+        };
     }
+
+    private Task<int> ChangeSharingAsync(ParseResult parse, string action, int siteId, CancellationToken ct, Func<KeysetSharing, KeysetSharing> change) =>
+        AuditedAsync(parse, action, $"keyset {siteId}", ct, async store =>
+        {
+            if (siteId <= 0) throw new CliException("Only a site's keyset can be shared (not master or refresh).");
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            if (snapshot.Participants.All(p => p.SiteId != siteId) && siteId != ReservedSites.FallbackPublisher)
+                throw new CliException($"No participant with site id {siteId}.");
+            var updated = change(new KeysetAccessPolicy(snapshot).SettingsOf(siteId));
+            await Admin(store).SetKeysetSharingAsync(updated, ct);
+            snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            var sharedWith = Keysets.SharedWith(siteId, snapshot);
+            if (parse.GetValue(_json))
+                await WriteJsonAsync(w => { w.WritePropertyName("keyset"); WriteKeyset(w, siteId, snapshot.Keys.Where(k => k.SiteId == siteId).ToList(), snapshot, NowMs(), withKeys: false); });
+            else
+                await _out.WriteLineAsync($"Keyset {siteId} is shared with {sharedWith}.");
+            return sharedWith;
+        });
+
+    internal static IReadOnlyList<int> ParseSiteIds(string? text)
+    {
+        var result = new List<int>();
+        foreach (var part in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
+                throw new CliException($"'{part}' is not a site id (a positive integer).");
+            result.Add(id);
+        }
+        return result;
+    }
+
+    internal static ClientTypes ParseClientTypes(string? text) =>
+        ClientTypeNames.TryParse(text, out var types) ? types
+            : throw new CliException($"Unknown participant type in '{text}'. Valid types: DSP, ADVERTISER, DATA_PROVIDER, PUBLISHER.");
 
     private static void WriteKeys(Utf8JsonWriter w, string name, IEnumerable<EncryptionKey> keys, DateTimeOffset now)
     {
@@ -730,7 +815,20 @@ internal sealed class AdminCli
         w.WriteNumber("siteId", siteId);
         w.WriteString("name", Keysets.Name(siteId));
         w.WriteString("owner", Keysets.Owner(siteId, snapshot));
-        w.WriteString("sharedWith", Keysets.SharedWith(siteId));
+        w.WriteString("sharedWith", Keysets.SharedWith(siteId, snapshot));
+        if (siteId > 0)
+        {
+            var settings = new KeysetAccessPolicy(snapshot).SettingsOf(siteId);
+            w.WriteBoolean("enabled", settings.Enabled);
+            if (settings.AllowedSites is { } allowed)
+            {
+                w.WriteStartArray("allowedSites");
+                foreach (var s in allowed) w.WriteNumberValue(s);
+                w.WriteEndArray();
+            }
+            else w.WriteNull("allowedSites");
+            w.WriteString("allowedTypes", ClientTypeNames.Format(settings.AllowedTypes));
+        }
         if (Keysets.ActiveKey(keys, now) is { } active) w.WriteNumber("activeKeyId", active.Id);
         else w.WriteNull("activeKeyId");
         w.WriteNumber("keyCount", keys.Count(k => k.Expires > now));

@@ -34,6 +34,21 @@ public interface IStoreAdministration
         return await AdministrationSql.SetParticipantNameAsync(conn, siteId, name, ct).ConfigureAwait(false);
     }
 
+    /// <summary>Replaces what kind of business a participant is; false when no participant has that site id.</summary>
+    async Task<bool> SetParticipantTypesAsync(int siteId, ClientTypes types, CancellationToken ct = default)
+    {
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        return await AdministrationSql.SetParticipantTypesAsync(conn, siteId, types, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores the sharing settings of a site's keyset (replacing any); running operators apply them on their next sync.</summary>
+    async Task SetKeysetSharingAsync(KeysetSharing sharing, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(sharing);
+        await using var conn = await Connections.OpenConnectionAsync(ct).ConfigureAwait(false);
+        await AdministrationSql.SetKeysetSharingAsync(conn, sharing, ct).ConfigureAwait(false);
+    }
+
     /// <summary>Revokes (or restores) an API key; false when no key has that id.</summary>
     async Task<bool> SetApiKeyDisabledAsync(string keyId, bool disabled, CancellationToken ct = default)
     {
@@ -133,6 +148,23 @@ internal static class AdministrationSql
 
     public static Task<bool> SetParticipantNameAsync(DbConnection conn, int siteId, string name, CancellationToken ct) =>
         UpdateAsync(conn, "UPDATE participants SET name = @v WHERE site_id = @k", name, siteId, ct);
+
+    public static Task<bool> SetParticipantTypesAsync(DbConnection conn, int siteId, ClientTypes types, CancellationToken ct) =>
+        UpdateAsync(conn, "UPDATE participants SET client_types = @v WHERE site_id = @k", ClientTypeNames.Format(types), siteId, ct);
+
+    public static async Task SetKeysetSharingAsync(DbConnection conn, KeysetSharing sharing, CancellationToken ct)
+    {
+        await using var cmd = conn.CreateCommand();
+        cmd.CommandText = """
+            INSERT INTO keysets (site_id, allowed_sites, allowed_types, enabled) VALUES (@site, @sites, @types, @enabled)
+            ON CONFLICT (site_id) DO UPDATE SET allowed_sites = excluded.allowed_sites, allowed_types = excluded.allowed_types, enabled = excluded.enabled
+            """;
+        Add(cmd, "site", sharing.SiteId);
+        AddNullable(cmd, "sites", System.Data.DbType.String, KeysetSharing.FormatSites(sharing.AllowedSites));
+        Add(cmd, "types", ClientTypeNames.Format(sharing.AllowedTypes));
+        Add(cmd, "enabled", sharing.Enabled);
+        await cmd.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+    }
 
     public static Task<bool> SetApiKeyDisabledAsync(DbConnection conn, string keyId, bool disabled, CancellationToken ct) =>
         UpdateAsync(conn, "UPDATE api_keys SET disabled = @v WHERE key_id = @k", disabled, keyId, ct);

@@ -24,14 +24,22 @@ public static class Keysets
         _ => $"site {siteId}",
     };
 
-    /// <summary>Who receives a keyset's keys.</summary>
-    public static string SharedWith(int siteId) => siteId switch
+    /// <summary>Who receives a keyset's keys through the key endpoints (<see cref="KeysetAccessPolicy"/>).</summary>
+    public static string SharedWith(int siteId, StoreSnapshot snapshot)
     {
-        ReservedSites.Master => "every DSP and sharer (outer layer of every token)",
-        ReservedSites.Refresh => "nobody (operator only)",
-        ReservedSites.FallbackPublisher => "every DSP and sharer",
-        _ => "its owner; DSPs and sharers receive it through the key endpoints",
-    };
+        switch (siteId)
+        {
+            case ReservedSites.Master: return "every DSP and sharer (outer layer of every token)";
+            case ReservedSites.Refresh: return "nobody (operator only)";
+        }
+        var policy = new KeysetAccessPolicy(snapshot);
+        var settings = policy.SettingsOf(siteId);
+        if (!settings.Enabled) return "nobody (keyset disabled)";
+        var allowed = policy.AllowedSites(siteId);
+        if (allowed is null) return "its owner and every ID reader (DSPs)";
+        var types = settings.AllowedTypes == ClientTypes.None ? "" : $"; allowed types {ClientTypeNames.Format(settings.AllowedTypes)}";
+        return allowed.Count == 0 ? $"its owner only{types}" : $"its owner and sites {string.Join(", ", allowed.Order())}{types}";
+    }
 
     /// <summary>The participant's name, or "operator" for the reserved keysets.</summary>
     public static string Owner(int siteId, StoreSnapshot snapshot) =>

@@ -5,7 +5,8 @@ using Uid2.Core.Keys;
 namespace Uid2.Storage;
 
 /// <summary>A participant (publisher, advertiser, DSP…) identified by its site id.</summary>
-public sealed record Participant(int SiteId, string Name, Role Roles, bool Enabled, DateTimeOffset Created);
+/// <param name="Types">What kind of business it is (keysets can be shared by type).</param>
+public sealed record Participant(int SiteId, string Name, Role Roles, bool Enabled, DateTimeOffset Created, ClientTypes Types = ClientTypes.None);
 
 /// <summary>
 /// An API key as stored: only its hash and salt, never the key. <see cref="ClientSecret"/> (base64 of 32 bytes)
@@ -62,6 +63,7 @@ public sealed record ClientSideKeypair(
 /// <param name="ClientSideKeypairs">CSTG key pairs (null only from callers that predate them: read as none).</param>
 /// <param name="DomainNames">Per site: the domain names allowed to call CSTG (lower-case, sorted; sites without any are absent).</param>
 /// <param name="AppNames">Per site: the mobile app names allowed to call CSTG (sorted; sites without any are absent).</param>
+/// <param name="Keysets">The sharing settings of the sites that have any (by site id; the others share as <see cref="KeysetSharing.Default"/>).</param>
 public sealed record StoreSnapshot(
     long Version,
     IReadOnlyList<Participant> Participants,
@@ -71,4 +73,5 @@ public sealed record StoreSnapshot(
     IReadOnlyList<OptOutRecord> OptOuts,
     IReadOnlyList<ClientSideKeypair>? ClientSideKeypairs = null,
     IReadOnlyDictionary<int, IReadOnlyList<string>>? DomainNames = null,
-    IReadOnlyDictionary<int, IReadOnlyList<string>>? AppNames = null);
+    IReadOnlyDictionary<int, IReadOnlyList<string>>? AppNames = null,
+    IReadOnlyList<KeysetSharing>? Keysets = null);

@@ -215,6 +215,17 @@ public sealed class PostgresUid2Store : RelationalUid2Store, IStoreChangeNotifie
             CREATE TRIGGER trg_salt_blocks_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON salt_blocks
                 FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
             """),
+        new(8, "keyset sharing (allowed sites and types) and participant types", """
+            ALTER TABLE participants ADD COLUMN IF NOT EXISTS client_types text NOT NULL DEFAULT '';
+            CREATE TABLE IF NOT EXISTS keysets (
+                site_id       integer PRIMARY KEY,
+                allowed_sites text NULL,
+                allowed_types text NOT NULL DEFAULT '',
+                enabled       boolean NOT NULL DEFAULT true);
+            DROP TRIGGER IF EXISTS trg_keysets_changed ON keysets;
+            CREATE TRIGGER trg_keysets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON keysets
+                FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
+            """),
     ];
 
     /// <summary>PostgreSQL's part of the migration runner.</summary>

@@ -277,12 +277,13 @@ public abstract class RelationalUid2Store : IUid2Store, IStoreSecretSealing, ISt
     private async Task InsertParticipantAsync(DbConnection conn, DbTransaction tx, Participant p, CancellationToken ct)
     {
         await using var cmd = Command(conn, tx,
-            "INSERT INTO participants (site_id, name, roles, enabled, created) VALUES (@site, @name, @roles, @enabled, @created)");
+            $"INSERT INTO participants ({StoreRows.ParticipantColumns}) VALUES (@site, @name, @roles, @enabled, @created, @types)");
         Add(cmd, "site", p.SiteId);
         Add(cmd, "name", p.Name);
         Add(cmd, "roles", Roles.Format(p.Roles));
         Add(cmd, "enabled", p.Enabled);
         Add(cmd, "created", p.Created.ToUnixTimeMilliseconds());
+        Add(cmd, "types", ClientTypeNames.Format(p.Types));
         await InsertAsync(cmd, () => $"A participant with site id {p.SiteId} already exists.", ct).ConfigureAwait(false);
     }
 

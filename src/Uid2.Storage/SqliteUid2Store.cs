@@ -15,7 +15,7 @@ namespace Uid2.Storage;
 public sealed class SqliteUid2Store : RelationalUid2Store
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     /// <summary>
     /// The versioned steps, run by <see cref="SchemaMigrator"/> (the runner PostgreSQL uses too) and recorded in
@@ -68,6 +68,14 @@ public sealed class SqliteUid2Store : RelationalUid2Store
             -- Initialization moves the salt_buckets rows into the blocks (SaltBlocks).
 
             """ + SaltBlocks.CreateSqlite),
+        new(7, "keyset sharing (allowed sites and types) and participant types", """
+            ALTER TABLE participants ADD COLUMN client_types TEXT NOT NULL DEFAULT '';
+            CREATE TABLE IF NOT EXISTS keysets (
+                site_id       INTEGER PRIMARY KEY,
+                allowed_sites TEXT NULL,
+                allowed_types TEXT NOT NULL DEFAULT '',
+                enabled       INTEGER NOT NULL DEFAULT 1);
+            """),
     ];
 
     private const int BusyTimeoutMilliseconds = 15_000;
@@ -108,7 +116,7 @@ public sealed class SqliteUid2Store : RelationalUid2Store
     private static readonly string[] VersionedTables =
     [
         "participants", "api_keys", "encryption_keys", "salt_meta", "salt_buckets", "salt_blocks", "optouts",
-        "client_side_keypairs", "site_domain_names", "site_app_names",
+        "client_side_keypairs", "site_domain_names", "site_app_names", "keysets",
     ];
 
     private readonly string _connectionString;

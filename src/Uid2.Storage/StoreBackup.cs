@@ -71,6 +71,7 @@ public static class StoreBackup
                 w.WriteString("roles", Roles.Format(p.Roles));
                 w.WriteBoolean("enabled", p.Enabled);
                 w.WriteNumber("created", p.Created.ToUnixTimeMilliseconds());
+                if (p.Types != ClientTypes.None) w.WriteString("types", ClientTypeNames.Format(p.Types));
             });
         foreach (var k in snapshot.ApiKeys)
             Line(() =>
@@ -141,6 +142,23 @@ public static class StoreBackup
                     w.WriteEndArray();
                 });
             }
+        foreach (var k in snapshot.Keysets ?? [])
+        {
+            nameLists++;
+            Line(() =>
+            {
+                w.WriteString("type", "keyset");
+                w.WriteNumber("siteId", k.SiteId);
+                if (k.AllowedSites is { } allowed)
+                {
+                    w.WriteStartArray("allowedSites");
+                    foreach (var s in allowed) w.WriteNumberValue(s);
+                    w.WriteEndArray();
+                }
+                w.WriteString("allowedTypes", ClientTypeNames.Format(k.AllowedTypes));
+                w.WriteBoolean("enabled", k.Enabled);
+            });
+        }
         // Opt-outs only grow: read after the snapshot, a page at a time, every one recorded before the backup started is in.
         long optOutCount = 0;
         await IStoreOptOutPages.ReadAllAsync(store, 0, 100_000, page =>
@@ -264,7 +282,8 @@ public static class StoreBackup
                         participants++;
                         if (restorer is not null)
                             await restorer.Store.AddParticipantAsync(new Participant(r.GetProperty("siteId").GetInt32(), r.GetProperty("name").GetString()!,
-                                Roles.Parse(r.GetProperty("roles").GetString()), r.GetProperty("enabled").GetBoolean(), Ms(r, "created")), ct).ConfigureAwait(false);
+                                Roles.Parse(r.GetProperty("roles").GetString()), r.GetProperty("enabled").GetBoolean(), Ms(r, "created"),
+                                ClientTypeNames.ParseStored(r.TryGetProperty("types", out var types) ? types.GetString() : null)), ct).ConfigureAwait(false);
                         break;
                     case "apiKey":
                         apiKeys++;
@@ -304,6 +323,17 @@ public static class StoreBackup
                         {
                             if (type == "domains") await restorer.Store.SetDomainNamesAsync(r.GetProperty("siteId").GetInt32(), names, ct).ConfigureAwait(false);
                             else await restorer.Store.SetAppNamesAsync(r.GetProperty("siteId").GetInt32(), names, ct).ConfigureAwait(false);
+                        }
+                        break;
+                    case "keyset":
+                        lists++;
+                        if (restorer is not null)
+                        {
+                            var sharing = new KeysetSharing(r.GetProperty("siteId").GetInt32(),
+                                r.TryGetProperty("allowedSites", out var allowed) ? allowed.EnumerateArray().Select(e => e.GetInt32()).ToArray() : null,
+                                ClientTypeNames.ParseStored(r.GetProperty("allowedTypes").GetString()), r.GetProperty("enabled").GetBoolean());
+                            if (restorer.Store is not IStoreAdministration admin) throw new BackupException("This store cannot hold keyset sharing settings.");
+                            await admin.SetKeysetSharingAsync(sharing, ct).ConfigureAwait(false);
                         }
                         break;
                     case "optout":

@@ -39,13 +39,16 @@ internal static class StoreReads
             keypairs = await StoreRows.ReadAllAsync(cmd, r => StoreRows.ClientSideKeypair(r, kek), ct).ConfigureAwait(false);
         var domainNames = await SiteNamesAsync(conn, tx, "site_domain_names", ordinal, ct).ConfigureAwait(false);
         var appNames = await SiteNamesAsync(conn, tx, "site_app_names", ordinal, ct).ConfigureAwait(false);
-        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames);
+        IReadOnlyList<KeysetSharing> keysets;
+        await using (var cmd = Command(conn, tx, "SELECT site_id, allowed_sites, allowed_types, enabled FROM keysets ORDER BY site_id"))
+            keysets = await StoreRows.ReadAllAsync(cmd, StoreRows.Keyset, ct).ConfigureAwait(false);
+        return new StoreSnapshot(version, participants, apiKeys, keys, salts, optOuts, keypairs, domainNames, appNames, keysets);
     }
 
     /// <summary>Every participant by site id, or the one of <paramref name="siteId"/>.</summary>
     public static async Task<IReadOnlyList<Participant>> ParticipantsAsync(DbConnection conn, DbTransaction? tx, int? siteId, CancellationToken ct)
     {
-        await using var cmd = Command(conn, tx, "SELECT site_id, name, roles, enabled, created FROM participants" +
+        await using var cmd = Command(conn, tx, $"SELECT {StoreRows.ParticipantColumns} FROM participants" +
             (siteId is null ? " ORDER BY site_id" : " WHERE site_id = @site"));
         if (siteId is not null) Add(cmd, "site", siteId.Value);
         return await StoreRows.ReadAllAsync(cmd, StoreRows.Participant, ct).ConfigureAwait(false);

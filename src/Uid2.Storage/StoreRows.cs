@@ -52,9 +52,16 @@ internal static class StoreRows
         }
     }
 
-    /// <summary>site_id, name, roles, enabled, created.</summary>
+    /// <summary>The columns <see cref="Participant"/> reads, in its order.</summary>
+    public const string ParticipantColumns = "site_id, name, roles, enabled, created, client_types";
+
+    /// <summary><see cref="ParticipantColumns"/>.</summary>
     public static Participant Participant(DbDataReader r) =>
-        new(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4)));
+        new(r.GetInt32(0), r.GetString(1), Roles.Parse(r.GetString(2)), r.GetBoolean(3), FromMs(r.GetInt64(4)), ClientTypeNames.ParseStored(r.GetString(5)));
+
+    /// <summary>site_id, allowed_sites, allowed_types, enabled.</summary>
+    public static KeysetSharing Keyset(DbDataReader r) =>
+        new(r.GetInt32(0), KeysetSharing.ParseSites(r.IsDBNull(1) ? null : r.GetString(1)), ClientTypeNames.ParseStored(r.GetString(2)), r.GetBoolean(3));
 
     /// <summary>The columns <see cref="ApiKey"/> reads, in its order.</summary>
     public const string ApiKeyColumns =

@@ -326,7 +326,9 @@ public abstract class ClientSideTokenTests(StoreKind store) : IAsyncLifetime
         var siteData = json.GetProperty("body").GetProperty("site_data").EnumerateArray().ToList();
         var site = Assert.Single(siteData);
         Assert.Equal(Site, site.GetProperty("id").GetInt32());
-        Assert.Equal(["example.co.uk", "example.com"], site.GetProperty("domain_names").EnumerateArray().Select(e => e.GetString()));
+        // App names are listed among the domain names (sorted by bytes), as the reference does with
+        // key_sharing_endpoint_provide_app_names (uid2-operator UIDOperatorVerticle.toJson(Site, includeAppNames)).
+        Assert.Equal(["com.example.App", "example.co.uk", "example.com"], site.GetProperty("domain_names").EnumerateArray().Select(e => e.GetString()));
 
         var (_, sharing) = await _host.PostV2Async("/v2/key/sharing", _dsp, null);
         Assert.Equal(Site, Assert.Single(sharing.GetProperty("body").GetProperty("site_data").EnumerateArray()).GetProperty("id").GetInt32());
@@ -340,6 +342,31 @@ public abstract class ClientSideTokenTests(StoreKind store) : IAsyncLifetime
         await StateProvider.ReloadAsync(CancellationToken.None);
         var (_, after) = await _host.PostV2Async("/v2/key/bidstream", _dsp, null);
         Assert.Single(after.GetProperty("body").GetProperty("site_data").EnumerateArray());
+    }
+
+    [SkippableFact]
+    public async Task A_token_generated_in_a_mobile_app_passes_the_sdk_app_name_check()
+    {
+        var (status, json) = await GenerateAsync(CstgBrowser.EmailHashPayload("in.app@example.com"), origin: null, appName: "com.example.App");
+        Assert.Equal(200, status);
+        var token = json.GetProperty("body").GetProperty("advertising_token").GetString()!;
+
+        var bidder = new Uid2.Client.BidstreamClient(_host.BaseAddress, _dsp.ApiKey, _dsp.Secret);
+        Assert.True((await bidder.RefreshAsync()).Success);
+        var decrypted = bidder.Decrypt(token, "com.example.App");
+        Assert.Equal(Uid2.Client.DecryptionStatus.Success, decrypted.Status);
+        Assert.True(decrypted.IsClientSideGenerated == true);
+        Assert.Equal(Uid2.Client.DecryptionStatus.DomainOrAppNameCheckFailed, bidder.Decrypt(token, "com.other.app").Status);
+        Assert.Equal(Uid2.Client.DecryptionStatus.Success, bidder.Decrypt(token, "example.com").Status);
+    }
+
+    [SkippableFact]
+    public async Task App_names_can_be_left_out_of_site_data_by_configuration()
+    {
+        await _host.RestartAsync(new Dictionary<string, string?> { ["Uid2:KeySharingEndpointProvideAppNames"] = "false" });
+        var (_, json) = await _host.PostV2Async("/v2/key/bidstream", _dsp, null);
+        var site = Assert.Single(json.GetProperty("body").GetProperty("site_data").EnumerateArray());
+        Assert.Equal(["example.co.uk", "example.com"], site.GetProperty("domain_names").EnumerateArray().Select(e => e.GetString()));
     }
 
     [SkippableFact]

@@ -142,6 +142,53 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
     }
 
     [StoreFact]
+    public async Task Keyset_sharing_and_participant_types_round_trip_and_bump_the_version()
+    {
+        await using var store = await OpenInitializedAsync();
+        var admin = (IStoreAdministration)store;
+        await store.AddParticipantAsync(SampleParticipant(10) with { Types = ClientTypes.Dsp | ClientTypes.Publisher });
+        await store.AddParticipantAsync(SampleParticipant(11));
+        await store.AddParticipantAsync(SampleParticipant(12));
+        Assert.Equal(ClientTypes.Dsp | ClientTypes.Publisher, (await store.GetParticipantAsync(10))!.Types);
+
+        var before = await store.GetVersionAsync();
+        await admin.SetKeysetSharingAsync(new KeysetSharing(11, [12, 10, 12], ClientTypes.None, true));
+        Assert.True(await store.GetVersionAsync() > before);
+        await admin.SetKeysetSharingAsync(new KeysetSharing(12, null, ClientTypes.Advertiser, false));
+        Assert.True(await admin.SetParticipantTypesAsync(12, ClientTypes.Advertiser));
+        Assert.False(await admin.SetParticipantTypesAsync(99, ClientTypes.Advertiser));
+
+        var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false);
+        var sets = snapshot.Keysets!;
+        Assert.Equal(2, sets.Count);
+        Assert.Equal([10, 12], sets[0].AllowedSites); // stored once each, in order
+        Assert.True(sets[0].Enabled);
+        Assert.Null(sets[1].AllowedSites);
+        Assert.Equal(ClientTypes.Advertiser, sets[1].AllowedTypes);
+        Assert.False(sets[1].Enabled);
+
+        // The reference's rules over what was stored.
+        var policy = new KeysetAccessPolicy(snapshot);
+        Assert.True(policy.CanAccess(11, 11, idReader: false));   // the owner
+        Assert.True(policy.CanAccess(11, 12, idReader: false));   // listed
+        Assert.False(policy.CanAccess(11, 13, idReader: true));   // an explicit list excludes unlisted ID readers
+        Assert.False(policy.CanAccess(12, 12, idReader: true));   // disabled: nobody, not even the owner
+        Assert.True(policy.CanAccess(10, 13, idReader: true));    // no row: every ID reader
+        Assert.False(policy.CanAccess(10, 13, idReader: false));
+        Assert.True(policy.CanAccess(ReservedSites.Master, 13, idReader: false));
+        Assert.False(policy.CanAccess(ReservedSites.Refresh, 13, idReader: true));
+
+        // Replacing keeps one row per site; a type allowance adds the sites of that type to an explicit list.
+        await admin.SetKeysetSharingAsync(new KeysetSharing(11, [], ClientTypes.Advertiser, true));
+        snapshot = await store.LoadSnapshotAsync(includeOptOuts: false);
+        Assert.Equal(2, snapshot.Keysets!.Count);
+        policy = new KeysetAccessPolicy(snapshot);
+        Assert.True(policy.CanAccess(11, 12, idReader: false));   // 12 is an ADVERTISER
+        Assert.False(policy.CanAccess(11, 10, idReader: true));   // 10 is not
+        Assert.Equal([12], policy.AllowedSites(11)!.Order());
+    }
+
+    [StoreFact]
     public async Task Version_increases_on_every_kind_of_write()
     {
         await using var store = await OpenInitializedAsync();
@@ -324,6 +371,8 @@ public abstract class StoreContractTests(ITestOutputHelper output) : StoreTestBa
               CREATE TRIGGER trg_optouts_update_version AFTER UPDATE ON optouts BEGIN UPDATE store_version SET version = version + 1 WHERE id = 1; END;
               ALTER TABLE api_keys DROP COLUMN previous_client_secret;
               ALTER TABLE api_keys DROP COLUMN previous_secret_expires_ms;
+              ALTER TABLE participants DROP COLUMN client_types;
+              DROP TABLE keysets;
               DELETE FROM schema_migrations WHERE version >= 2;
               """
             : """

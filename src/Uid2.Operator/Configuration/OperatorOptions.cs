@@ -19,6 +19,13 @@ public sealed class OperatorOptions
     /// <summary>token_expiry_seconds published to sharers (reference default 30 days).</summary>
     public int SharingTokenExpirySeconds { get; set; } = 2_592_000;
 
+    /// <summary>
+    /// The key endpoints' <c>site_data</c> lists a site's mobile app names among its <c>domain_names</c>, so SDKs accept
+    /// tokens generated client-side in its apps (the reference's <c>key_sharing_endpoint_provide_app_names</c>, off by
+    /// default there; on here, since without it such tokens fail every SDK's check).
+    /// </summary>
+    public bool KeySharingEndpointProvideAppNames { get; set; } = true;
+
     /// <summary>Number of rotating salt buckets created on an empty store.</summary>
     public int SaltBucketCount { get; set; } = 65_536;
 

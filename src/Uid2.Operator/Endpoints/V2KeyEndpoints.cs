@@ -10,8 +10,9 @@ using Uid2.Operator.State;
 namespace Uid2.Operator.Endpoints;
 
 /// <summary>
-/// Key distribution for SSPs, DSPs and sharers. Access: master keys always; an ID_READER receives every publisher key
-/// (what it needs to read the bidstream); a SHARER receives its own keys. Refresh keys are never distributed.
+/// Key distribution for SSPs, DSPs and sharers, as the reference distributes them: master keys always; a site's own keys;
+/// another site's keys when its keyset allows the caller (listed, or of an allowed type) or, with no allowance list, when
+/// the caller is an ID_READER (DSPs read every publisher's bidstream tokens). Refresh keys are never distributed.
 /// </summary>
 public static class V2KeyEndpoints
 {
@@ -28,11 +29,13 @@ public static class V2KeyEndpoints
     }
 
     /// <summary>The keys a caller may hold, ordered by id.</summary>
-    public static IEnumerable<EncryptionKey> AccessibleKeys(KeyRing keys, AuthenticatedClient client) =>
-        keys.All
-            .Where(k => k.SiteId != ReservedSites.Refresh)
-            .Where(k => k.SiteId == ReservedSites.Master || k.SiteId == client.SiteId || client.Has(Role.IdReader))
+    public static IEnumerable<EncryptionKey> AccessibleKeys(OperatorState state, AuthenticatedClient client)
+    {
+        var idReader = client.Has(Role.IdReader);
+        return state.Keys.All
+            .Where(k => state.Sharing.CanAccess(k.SiteId, client.SiteId, idReader))
             .OrderBy(k => k.Id);
+    }
 
     private static Task<IResult> Sharing(HttpContext http, OperatorStateProvider state, TimeProvider time, IOptions<OperatorOptions> options) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Sharer | Role.IdReader, call =>
@@ -40,7 +43,7 @@ public static class V2KeyEndpoints
             var o = options.Value;
             var client = call.Client;
             var now = time.GetUtcNow();
-            var hasOwnKeyset = call.State.Keys.GetActiveKey(client.SiteId, now) is not null;
+            var hasOwnKeyset = call.State.Sharing.SettingsOf(client.SiteId).Enabled && call.State.Keys.GetActiveKey(client.SiteId, now) is not null;
             var json = ProtocolResults.SuccessJson(w =>
             {
                 w.WriteStartObject();
@@ -51,10 +54,10 @@ public static class V2KeyEndpoints
                 if (client.Has(Role.Sharer)) w.WriteNumber("max_sharing_lifetime_seconds", o.SharingTokenExpirySeconds + 10);
                 w.WriteString("identity_scope", call.State.Scope.ToString().ToUpperInvariant());
                 w.WriteNumber("allow_clock_skew_seconds", AllowClockSkewSeconds);
-                var keys = AccessibleKeys(call.State.Keys, client).ToList();
+                var keys = AccessibleKeys(call.State, client).ToList();
                 WriteKeys(w, keys, k =>
                     k.SiteId == ReservedSites.Master ? MasterKeysetId : k.SiteId == client.SiteId ? client.SiteId : null);
-                WriteSiteData(w, call.State, keys);
+                WriteSiteData(w, call.State, keys, options.Value.KeySharingEndpointProvideAppNames);
                 w.WriteEndObject();
             });
             return ValueTask.FromResult(V2Reply.Encrypt(json));
@@ -69,9 +72,9 @@ public static class V2KeyEndpoints
                 w.WriteNumber("max_bidstream_lifetime_seconds", options.Value.IdentityTokenExpiresAfterSeconds + 10);
                 w.WriteString("identity_scope", call.State.Scope.ToString().ToUpperInvariant());
                 w.WriteNumber("allow_clock_skew_seconds", AllowClockSkewSeconds);
-                var keys = AccessibleKeys(call.State.Keys, call.Client).ToList();
+                var keys = AccessibleKeys(call.State, call.Client).ToList();
                 WriteKeys(w, keys, _ => null);
-                WriteSiteData(w, call.State, keys);
+                WriteSiteData(w, call.State, keys, options.Value.KeySharingEndpointProvideAppNames);
                 w.WriteEndObject();
             });
             return ValueTask.FromResult(V2Reply.Encrypt(json));
@@ -83,7 +86,7 @@ public static class V2KeyEndpoints
             var json = ProtocolResults.SuccessJson(w =>
             {
                 w.WriteStartArray();
-                foreach (var k in AccessibleKeys(call.State.Keys, call.Client))
+                foreach (var k in AccessibleKeys(call.State, call.Client))
                 {
                     w.WriteStartObject();
                     WriteKeyFields(w, k);
@@ -110,10 +113,11 @@ public static class V2KeyEndpoints
 
     /// <summary>
     /// <c>site_data</c> (§5.3): <c>[{"id":site,"domain_names":[sorted…]}]</c> for the sites with a CSTG key pair and
-    /// domain names, limited (as the reference does) to sites whose keys the caller receives: SDKs use it to check the
-    /// domain of client-side generated tokens they decrypt.
+    /// domain names (and app names, listed among them, unless <paramref name="withAppNames"/> is off), limited (as the
+    /// reference does) to sites whose keys the caller receives: SDKs use it to check the domain or app name of
+    /// client-side generated tokens they decrypt.
     /// </summary>
-    private static void WriteSiteData(Utf8JsonWriter w, OperatorState state, IReadOnlyList<EncryptionKey> keys)
+    private static void WriteSiteData(Utf8JsonWriter w, OperatorState state, IReadOnlyList<EncryptionKey> keys, bool withAppNames)
     {
         w.WriteStartArray("site_data");
         var siteData = state.ClientSide.SiteData;
@@ -122,11 +126,11 @@ public static class V2KeyEndpoints
             var keySites = keys.Select(k => k.SiteId).ToHashSet();
             foreach (var site in siteData)
             {
-                if (!keySites.Contains(site.SiteId)) continue;
+                if (!keySites.Contains(site.SiteId) || (site.DomainNames.Count == 0 && !withAppNames)) continue;
                 w.WriteStartObject();
                 w.WriteNumber("id", site.SiteId);
                 w.WriteStartArray("domain_names");
-                foreach (var name in site.DomainNames) w.WriteStringValue(name);
+                foreach (var name in site.Names(withAppNames)) w.WriteStringValue(name);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }

@@ -18,12 +18,21 @@ public sealed class ClientSideKeypairEntry(string subscriptionId, int siteId, bo
     public override string ToString() => $"CSTG key pair {SubscriptionId} (site {SiteId}{(Disabled ? ", disabled" : "")})";
 }
 
-/// <summary>One entry of the key endpoints' <c>site_data</c>: a site and its domain names, sorted.</summary>
-public sealed record SiteDomainData(int SiteId, IReadOnlyList<string> DomainNames);
+/// <summary>One entry of the key endpoints' <c>site_data</c>: a site, its domain names and its app names, each sorted.</summary>
+public sealed record SiteDomainData(int SiteId, IReadOnlyList<string> DomainNames, IReadOnlyList<string> AppNames)
+{
+    /// <summary>
+    /// What <c>domain_names</c> lists: the domain names and, with <paramref name="withAppNames"/>, the app names too, in one
+    /// sorted list without duplicates (the reference's <c>key_sharing_endpoint_provide_app_names</c>), so an SDK's
+    /// domain-or-app-name check accepts a token generated client-side in a mobile app.
+    /// </summary>
+    public IEnumerable<string> Names(bool withAppNames) =>
+        withAppNames ? DomainNames.Concat(AppNames).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal) : DomainNames;
+}
 
 /// <summary>
 /// The immutable CSTG view of a store snapshot: subscription id → key pair, site → domain and app names, and the
-/// <c>site_data</c> the key endpoints publish (sites with a CSTG key pair and at least one domain name).
+/// <c>site_data</c> the key endpoints publish (sites with a CSTG key pair and at least one domain or app name).
 /// </summary>
 public sealed class ClientSideState
 {
@@ -54,14 +63,14 @@ public sealed class ClientSideState
 
         var cstgSites = keypairs.Values.Select(k => k.SiteId).ToHashSet();
         KeypairSiteIds = cstgSites.Order().ToArray();
-        SiteData = _domainNames
-            .Where(kv => cstgSites.Contains(kv.Key))
-            .OrderBy(kv => kv.Key)
-            .Select(kv => new SiteDomainData(kv.Key, kv.Value))
+        SiteData = _domainNames.Keys.Union(_appNames.Keys)
+            .Where(cstgSites.Contains)
+            .Order()
+            .Select(site => new SiteDomainData(site, DomainNames(site), _appNames.TryGetValue(site, out var apps) ? apps.Order(StringComparer.Ordinal).ToArray() : []))
             .ToArray();
     }
 
-    /// <summary>Sites with a CSTG key pair and domain names, by site id; what <c>site_data</c> is built from.</summary>
+    /// <summary>Sites with a CSTG key pair and domain or app names, by site id; what <c>site_data</c> is built from.</summary>
     public IReadOnlyList<SiteDomainData> SiteData { get; }
 
     /// <summary>The sites that have at least one CSTG key pair (enabled or not), ascending.</summary>

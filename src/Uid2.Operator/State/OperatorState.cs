@@ -27,6 +27,7 @@ public sealed class OperatorState
             .ToFrozenDictionary(g => g.Key, g => g.ToArray(), StringComparer.Ordinal);
         _participants = snapshot.Participants.ToFrozenDictionary(p => p.SiteId);
         ClientSide = new ClientSideState(snapshot);
+        Sharing = new KeysetAccessPolicy(snapshot);
         Scope = scope;
     }
 
@@ -39,6 +40,9 @@ public sealed class OperatorState
 
     /// <summary>Client-side token generation: key pairs by subscription id, domain and app names by site.</summary>
     public ClientSideState ClientSide { get; }
+
+    /// <summary>Who receives which site's keys (keyset sharing settings).</summary>
+    public KeysetAccessPolicy Sharing { get; }
 
     public IReadOnlyCollection<Participant> Participants => _participants.Values;
 
