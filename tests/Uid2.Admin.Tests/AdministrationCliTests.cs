@@ -41,6 +41,41 @@ public sealed class AdministrationCliTests : CliTestBase
     }
 
     [Fact]
+    public async Task Keysets_are_shared_with_sites_and_types_and_allowances_can_be_revoked()
+    {
+        foreach (var site in new[] { "51", "52", "53" })
+            Assert.Equal(0, (await RunAsync("participant", "create", "--name", "Sharer " + site, "--site-id", site, "--roles", "sharer")).ExitCode);
+        Assert.Equal(0, (await RunAsync("participant", "set-types", "--site-id", "53", "--types", "dsp,DATA_PROVIDER")).ExitCode);
+        Assert.Equal(Storage.ClientTypes.Dsp | Storage.ClientTypes.DataProvider, (await SnapshotAsync()).Participants.Single(p => p.SiteId == 53).Types);
+
+        var allowed = await RunAsync("keyset", "allow", "--site-id", "51", "--sites", "52");
+        Assert.Equal(0, allowed.ExitCode);
+        Assert.Contains("its owner and sites 52", allowed.Out);
+        Assert.Equal(0, (await RunAsync("keyset", "allow", "--site-id", "51", "--types", "DSP")).ExitCode);
+        var shown = JsonDocument.Parse((await RunAsync("keyset", "show", "--keyset-id", "51", "--json")).Out).RootElement.GetProperty("keyset");
+        Assert.Equal([52], shown.GetProperty("allowedSites").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal("DSP", shown.GetProperty("allowedTypes").GetString());
+        Assert.Contains("52, 53", shown.GetProperty("sharedWith").GetString()); // 53 by its type
+
+        Assert.Equal(0, (await RunAsync("keyset", "disallow", "--site-id", "51", "--sites", "52", "--types", "dsp")).ExitCode);
+        var sharing = (await SnapshotAsync()).Keysets!.Single(k => k.SiteId == 51);
+        Assert.Empty(sharing.AllowedSites!);
+        Assert.Equal(Storage.ClientTypes.None, sharing.AllowedTypes);
+
+        Assert.Equal(0, (await RunAsync("keyset", "disable", "--site-id", "51")).ExitCode);
+        Assert.False((await SnapshotAsync()).Keysets!.Single(k => k.SiteId == 51).Enabled);
+        Assert.Equal(0, (await RunAsync("keyset", "reset", "--site-id", "51")).ExitCode);
+        Assert.Null((await SnapshotAsync()).Keysets!.Single(k => k.SiteId == 51).AllowedSites);
+
+        Assert.Equal(1, (await RunAsync("keyset", "allow", "--site-id", "51", "--sites", "abc")).ExitCode);
+        Assert.Equal(1, (await RunAsync("keyset", "allow", "--site-id", "99", "--sites", "52")).ExitCode);
+        Assert.Equal(1, (await RunAsync("participant", "set-types", "--site-id", "51", "--types", "broker")).ExitCode);
+        var audit = await RunAsync("audit", "list", "--json");
+        Assert.Contains("keyset.allow", audit.Out);
+        Assert.Contains("keyset.disallow", audit.Out);
+    }
+
+    [Fact]
     public async Task A_participant_holds_several_api_keys_and_a_revoked_one_is_disabled()
     {
         Assert.Equal(0, (await RunAsync("participant", "create", "--name", "Pub", "--site-id", "42", "--roles", "generator,optout")).ExitCode);
