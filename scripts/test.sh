@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test of the project: the browser SDK's (Vitest), then all .NET tests (unit, property, integration against
-# a real Kestrel, PostgreSQL, end-to-end in headless Chromium).
+# Runs every test of the project: the browser SDK's (Vitest, then its npm package installed into a fresh project), then
+# all .NET tests (unit, property, integration against a real Kestrel, PostgreSQL, end-to-end in headless Chromium, and
+# the .NET SDK's NuGet package installed into fresh net8.0 and net10.0 apps: PackageInstallTests).
 #
 # Needs: the .NET 10 SDK and Node.js 20+ with npm. PostgreSQL and Chromium come from Debian's packages: when they are
 # missing and this runs as root, they are installed (apt-get). Set UID2_TEST_POSTGRES to use an existing PostgreSQL
@@ -37,7 +38,8 @@ if [ -z "${UID2_TEST_POSTGRES:-}" ] && [ "${UID2_SKIP_POSTGRES:-}" != 1 ]; then
   export UID2_TEST_POSTGRES
 fi
 
-(cd web/sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test)
+# The browser SDK: unit tests, then its npm package installed into a fresh project (web/sdk/package-test/run.mjs).
+(cd web/sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build && npm test && node --test package-test/run.mjs)
 
 # A skipped test is a test that did not run: the run fails on any skip, unless UID2_ALLOW_SKIPS=1 (a developer's choice,
 # refused in CI, like the UID2_SKIP_* variables that cause skips).

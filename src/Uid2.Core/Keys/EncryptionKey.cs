@@ -30,7 +30,9 @@ public sealed class EncryptionKey
     public bool IsActiveAt(DateTimeOffset now) => Activates <= now && now < Expires;
 
     private ThreadLocal<System.Security.Cryptography.AesGcm>? _gcm;
+#if UID2_SODIUM
     private NSec.Cryptography.Key? _sodiumKey;
+#endif
 
     /// <summary>
     /// An AES-GCM instance for this key, one per thread (an instance is not safe for concurrent use), so the key
@@ -38,11 +40,13 @@ public sealed class EncryptionKey
     /// </summary>
     internal System.Security.Cryptography.AesGcm Gcm => (_gcm ?? CreateGcm()).Value!;
 
+#if UID2_SODIUM
     /// <summary>
     /// This key imported into libsodium's AES-256-GCM (precomputed, safe for concurrent use), or null when the CPU or
     /// platform does not support it (then <see cref="Gcm"/> is used).
     /// </summary>
     internal NSec.Cryptography.Key? SodiumKey => _sodiumKey ?? (Aes256GcmSupport.IsSupported ? CreateSodiumKey() : null);
+#endif
 
     private ThreadLocal<System.Security.Cryptography.AesGcm> CreateGcm()
     {
@@ -50,6 +54,7 @@ public sealed class EncryptionKey
         return _gcm;
     }
 
+#if UID2_SODIUM
     private NSec.Cryptography.Key CreateSodiumKey()
     {
         var key = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Secret, NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
@@ -57,6 +62,7 @@ public sealed class EncryptionKey
         if (winner is not null) key.Dispose();
         return winner ?? key;
     }
+#endif
 
     public override string ToString() => $"EncryptionKey(id={Id}, site={SiteId}, activates={Activates:O}, expires={Expires:O})";
 }
@@ -78,6 +84,7 @@ public interface IKeyLookup
     EncryptionKey? GetById(int keyId);
 }
 
+#if UID2_SODIUM
 /// <summary>Whether libsodium's AES-256-GCM can run here (it needs AES-NI and PCLMUL on x64, or ARMv8 crypto).</summary>
 internal static class Aes256GcmSupport
 {
@@ -95,3 +102,4 @@ internal static class Aes256GcmSupport
         }
     }
 }
+#endif

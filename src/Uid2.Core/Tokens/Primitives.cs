@@ -33,16 +33,21 @@ internal static class Aes256
         if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
         var iv = destination[..GcmIvSize];
         RandomNumberGenerator.Fill(iv);
+#if UID2_SODIUM
         if (key.SodiumKey is { } sodium)
+        {
             NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Encrypt(sodium, iv, default, plaintext, destination[GcmIvSize..]);
-        else
-            key.Gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
+            return;
+        }
+#endif
+        key.Gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
     }
 
     /// <summary>As <see cref="TryGcmDecrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
     public static bool TryGcmDecrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)
     {
         if (ivCiphertextTag.Length < GcmOverhead || plaintext.Length != ivCiphertextTag.Length - GcmOverhead) return false;
+#if UID2_SODIUM
         if (key.SodiumKey is { } sodium)
         {
             if (NSec.Cryptography.AeadAlgorithm.Aes256Gcm.Decrypt(sodium, ivCiphertextTag[..GcmIvSize], default, ivCiphertextTag[GcmIvSize..], plaintext))
@@ -50,6 +55,7 @@ internal static class Aes256
             plaintext.Clear();
             return false;
         }
+#endif
         try
         {
             key.Gcm.Decrypt(
@@ -98,9 +104,19 @@ internal static class Aes256
         if (key.Length != KeySize) throw new ArgumentException("An AES-256 key must be 32 bytes.", nameof(key));
         var iv = destination[..CbcIvSize];
         RandomNumberGenerator.Fill(iv);
-        using var aes = Aes.Create();
-        aes.SetKey(key);
+        using var aes = CreateAes(key);
         return CbcIvSize + aes.EncryptCbc(plaintext, iv, destination[CbcIvSize..], PaddingMode.PKCS7);
+    }
+
+    private static Aes CreateAes(ReadOnlySpan<byte> key)
+    {
+        var aes = Aes.Create();
+#if NET9_0_OR_GREATER
+        aes.SetKey(key);
+#else
+        aes.Key = key.ToArray(); // net8.0 has no span overload; CBC is the legacy v2 token path only
+#endif
+        return aes;
     }
 
     /// <summary>Decrypts IV(16) ‖ CBC/PKCS7 ciphertext. False on bad lengths or padding.</summary>
@@ -112,8 +128,7 @@ internal static class Aes256
             return false;
         try
         {
-            using var aes = Aes.Create();
-            aes.SetKey(key);
+            using var aes = CreateAes(key);
             return aes.TryDecryptCbc(ivCiphertext[CbcIvSize..], ivCiphertext[..CbcIvSize], plaintext, out written, PaddingMode.PKCS7);
         }
         catch (CryptographicException)
