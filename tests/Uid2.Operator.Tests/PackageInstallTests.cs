@@ -85,7 +85,7 @@ public sealed class PackageInstallTests(ITestOutputHelper log) : IAsyncLifetime
         await DotnetAsync(Path.GetDirectoryName(project)!, null,
             "pack", "-c", "Release", "-o", feed, $"-p:Version={version}", "-nodeReuse:false", "-nologo",
             "--no-restore"); // restored by the build that runs this test; a restore here would rewrite the repo's obj/ for this version
-        var package = Path.Combine(feed, $"Uid2.Client.{version}.nupkg");
+        var package = Path.Combine(feed, $"OpenUid2.Client.{version}.nupkg");
         Assert.True(File.Exists(package), $"no {package}");
         return (feed, version);
     }
@@ -100,7 +100,7 @@ public sealed class PackageInstallTests(ITestOutputHelper log) : IAsyncLifetime
             new XElement("config", Add("globalPackagesFolder", Path.Combine(_dir, "packages"))),
             new XElement("packageSources", new XElement("clear"), Add("local", feed), Add("nuget.org", "https://api.nuget.org/v3/index.json")),
             new XElement("packageSourceMapping",
-                new XElement("packageSource", new XAttribute("key", "local"), new XElement("package", new XAttribute("pattern", "Uid2.Client"))),
+                new XElement("packageSource", new XAttribute("key", "local"), new XElement("package", new XAttribute("pattern", "OpenUid2.Client"))),
                 new XElement("packageSource", new XAttribute("key", "nuget.org"), new XElement("package", new XAttribute("pattern", "*")))),
             new XElement("fallbackPackageFolders", new XElement("clear"), Add("machine", machineCache))))
             .Save(Path.Combine(_dir, "nuget.config"));
@@ -128,7 +128,7 @@ public sealed class PackageInstallTests(ITestOutputHelper log) : IAsyncLifetime
             </Project>
             """);
         File.Copy(FindRepoFile("tests", "PackageConsumer", "Program.cs"), Path.Combine(app, "Program.cs"));
-        await DotnetAsync(app, null, "add", "package", "Uid2.Client", "--version", version);
+        await DotnetAsync(app, null, "add", "package", "OpenUid2.Client", "--version", version);
         await DotnetAsync(app, null, "build", "-nodeReuse:false", "-nologo");
         return Path.Combine(app, "bin");
     }
