@@ -38,7 +38,8 @@ public sealed class OperatorOptions
     /// <summary>EUID only: the TCF vendor whose consent <c>tcf_consent_string</c> must carry (reference <c>tcf_vendor_id</c>, 21).</summary>
     public int TcfVendorId { get; set; } = Uid2.Core.Consent.UserConsent.DefaultVendorId;
 
-    /// <summary>The browser SDK bundle served at /static/js/uid2-sdk.js; empty = the copy built into the app's wwwroot.</summary>
+    /// <summary>The browser SDK bundle served at /static/js/uid2-sdk.js; empty = the copy built into the app's wwwroot.
+    /// Its EUID build is served at /static/js/euid-sdk.js from the same folder (file <c>euid-sdk.js</c>).</summary>
     public string? BrowserSdkFile { get; set; }
 
     /// <summary>
