@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 OPERATOR_URL=${OPERATOR_URL:-http://localhost:8080}
 SAMPLE_URL=${SAMPLE_URL:-http://localhost:5000}
 
-if [ ! -f web/sdk/dist/uid2-sdk.js ]; then
+if [ ! -f web/sdk/dist/uid2-sdk.js ] || [ ! -f web/sdk/dist/euid-sdk.js ]; then
   echo "run-sample.sh: building the browser SDK (web/sdk)" >&2
   (cd web/sdk && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 fi

@@ -33,8 +33,8 @@ public sealed class PublisherClient
 
     /// <summary>
     /// Builds the encrypted body of a <c>/v2/token/generate</c> request:
-    /// <c>{"email_hash"|"phone_hash":"&lt;b64&gt;","optout_check":1}</c> in a v2 envelope.
-    /// (<c>optout_check</c> is ignored by current operators and was required by older ones.)
+    /// <c>{"email_hash"|"phone_hash":"&lt;b64&gt;","optout_check":1}</c> in a v2 envelope, plus <c>tcf_consent_string</c> when
+    /// the input carries one. (<c>optout_check</c> is ignored by current operators and was required by older ones.)
     /// </summary>
     public EnvelopeRequest CreateTokenGenerateRequest(TokenGenerateInput input)
     {
@@ -45,6 +45,7 @@ public sealed class PublisherClient
             w.WriteStartObject();
             w.WriteString(input.ParameterName, input.HashBase64);
             w.WriteNumber("optout_check", 1);
+            if (input.TransparencyAndConsentString is { } tcf) w.WriteString("tcf_consent_string", tcf);
             w.WriteEndObject();
         }
         return _transport.CreateEnvelope(buffer.WrittenSpan);

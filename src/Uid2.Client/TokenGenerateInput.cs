@@ -30,6 +30,22 @@ public sealed class TokenGenerateInput
     /// <summary>The base64 SHA-256 of the normalized DII, the value sent.</summary>
     public string HashBase64 => Identity.DiiHashBase64;
 
+    /// <summary>The IAB TCF consent string sent as <c>tcf_consent_string</c>, or null (the default: not sent).</summary>
+    public string? TransparencyAndConsentString { get; private set; }
+
+    /// <summary>
+    /// Sends the user's IAB TCF v2 consent string (<c>tcf_consent_string</c>) with the request — what an EUID operator checks
+    /// (it answers <see cref="ResponseStatus.InsufficientUserConsent"/> if the string does not allow EUID's vendor, and a
+    /// client error if the string is invalid); UID2 operators ignore it. Returns this input, like the reference Java SDK's
+    /// <c>withTransparencyAndConsentString</c>.
+    /// </summary>
+    public TokenGenerateInput WithTransparencyAndConsentString(string tcString)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tcString);
+        TransparencyAndConsentString = tcString;
+        return this;
+    }
+
     /// <summary>An email address; normalized (lower case, gmail rules) then hashed.</summary>
     /// <exception cref="ArgumentException">The email is invalid.</exception>
     public static TokenGenerateInput FromEmail(string email) => Create(DiiKind.Email, email);

@@ -23,6 +23,8 @@ public abstract class TokenResponse
     public bool IsSuccess => Status == ResponseStatus.Success && Identity is not null;
     /// <summary>True when the user opted out.</summary>
     public bool IsOptOut => Status == ResponseStatus.OptOut;
+    /// <summary>True when an EUID operator found the TCF consent string insufficient (generate only): no identity.</summary>
+    public bool IsInsufficientUserConsent => Status == ResponseStatus.InsufficientUserConsent;
 }
 
 /// <summary>Result of a token generate call.</summary>

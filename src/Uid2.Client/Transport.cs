@@ -13,6 +13,11 @@ public enum ResponseStatus
     Success,
     /// <summary><c>optout</c>: the user opted out; there is no identity.</summary>
     OptOut,
+    /// <summary>
+    /// <c>insufficient_user_consent</c> (EUID operators only): the generate request's TCF consent string does not allow
+    /// EUID's vendor the required purposes; there is no identity. HTTP 200, like <c>optout</c>.
+    /// </summary>
+    InsufficientUserConsent,
     /// <summary><c>expired_token</c> (or the refresh token expired locally, before any request was sent).</summary>
     ExpiredToken,
     /// <summary><c>invalid_token</c>.</summary>
@@ -156,6 +161,7 @@ internal sealed class Transport
     {
         "success" => ResponseStatus.Success,
         "optout" => ResponseStatus.OptOut,
+        "insufficient_user_consent" => ResponseStatus.InsufficientUserConsent,
         "expired_token" => ResponseStatus.ExpiredToken,
         "invalid_token" => ResponseStatus.InvalidToken,
         "client_error" or "invalid_http_origin" or "invalid_app_name" => ResponseStatus.ClientError,

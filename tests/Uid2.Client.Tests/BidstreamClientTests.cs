@@ -270,13 +270,19 @@ public class BidstreamClientTests
         Assert.Equal(1800, _client.Keys!.AllowClockSkewSeconds);
     }
 
+    // uid2-client-net UID2Encryption.DecryptV3: a token whose scope is not the key response's identity_scope is refused with
+    // InvalidIdentityScope, both ways; v2 tokens carry no scope and decrypt under either.
     [Theory]
-    [InlineData(TokenVersion.V3)]
-    [InlineData(TokenVersion.V4)]
-    public void InvalidIdentityScope_for_a_foreign_scope(TokenVersion version)
+    [InlineData(IdentityScope.Uid2, IdentityScope.Euid, TokenVersion.V3)]
+    [InlineData(IdentityScope.Uid2, IdentityScope.Euid, TokenVersion.V4)]
+    [InlineData(IdentityScope.Euid, IdentityScope.Uid2, TokenVersion.V3)]
+    [InlineData(IdentityScope.Euid, IdentityScope.Uid2, TokenVersion.V4)]
+    public void InvalidIdentityScope_for_a_foreign_scope(IdentityScope keys, IdentityScope token, TokenVersion version)
     {
-        Load(DefaultBidstreamKeys(IdentityScope.Uid2));
-        Assert.Equal(DecryptionStatus.InvalidIdentityScope, _client.Decrypt(Token(version, IdentityScope.Euid), DateTimeOffset.UtcNow).Status);
+        Load(DefaultBidstreamKeys(keys));
+        Assert.Equal(DecryptionStatus.InvalidIdentityScope, _client.Decrypt(Token(version, token), DateTimeOffset.UtcNow).Status);
+        Assert.True(_client.Decrypt(Token(version, keys), DateTimeOffset.UtcNow).Success);
+        Assert.True(_client.Decrypt(Token(TokenVersion.V2, token), DateTimeOffset.UtcNow).Success);
     }
 
     [Fact]

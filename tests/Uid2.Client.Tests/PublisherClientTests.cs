@@ -97,6 +97,37 @@ public class PublisherClientTests
         Assert.Null(result.Identity);
     }
 
+    // EUID: the consent string travels as tcf_consent_string (the reference Java SDK's withTransparencyAndConsentString);
+    // without it nothing is added.
+    [Fact]
+    public void Generate_request_carries_the_tcf_consent_string_when_given()
+    {
+        const string tcf = "CPehNtWPehNtWABAMBFRACBoALAAAEJAAIYgAKwAQAKgArABAAqAAA";
+        var input = TokenGenerateInput.FromEmail("user@example.com").WithTransparencyAndConsentString(tcf);
+        Assert.Equal(tcf, input.TransparencyAndConsentString);
+        using var with = JsonDocument.Parse(OpenRequest(Client().CreateTokenGenerateRequest(input).Body).Payload);
+        Assert.Equal(tcf, with.RootElement.GetProperty("tcf_consent_string").GetString());
+
+        using var without = JsonDocument.Parse(OpenRequest(Client().CreateTokenGenerateRequest(TokenGenerateInput.FromEmail("user@example.com")).Body).Payload);
+        Assert.False(without.RootElement.TryGetProperty("tcf_consent_string", out _));
+        Assert.Throws<ArgumentException>(() => TokenGenerateInput.FromEmail("user@example.com").WithTransparencyAndConsentString(""));
+    }
+
+    // EUID operators answer insufficient_user_consent (HTTP 200, encrypted, no body) when the consent string is not enough.
+    [Fact]
+    public void Envelope_round_trip_insufficient_user_consent()
+    {
+        var client = Client();
+        var request = client.CreateTokenGenerateRequest(TokenGenerateInput.FromEmail("user@example.com").WithTransparencyAndConsentString("CPehXK9PehXK9ABAMBFRACBoADAAAEJAAIYgAKwAQAKgArABAAqAAA"));
+        var result = client.ReadTokenGenerateResponse(EncryptedResponse(request.Body, """{"status":"insufficient_user_consent"}"""), request);
+        Assert.Equal(ResponseStatus.InsufficientUserConsent, result.Status);
+        Assert.True(result.IsInsufficientUserConsent);
+        Assert.False(result.IsSuccess);
+        Assert.False(result.IsOptOut);
+        Assert.Null(result.Identity);
+        Assert.Equal("insufficient_user_consent", result.StatusText);
+    }
+
     [Fact]
     public void Response_for_another_request_is_an_error_not_an_exception()
     {

@@ -191,6 +191,20 @@ public class SharingClientTests
         Assert.Equal(DecryptionStatus.KeysNotSynced, _client.Decrypt("A4AAAA", Now.AddDays(2)).Status);
     }
 
+    // uid2-client-net: the sharing client decrypts with the scope of its key response (identity_scope).
+    [Theory]
+    [InlineData(IdentityScope.Uid2, IdentityScope.Euid)]
+    [InlineData(IdentityScope.Euid, IdentityScope.Uid2)]
+    public void A_token_of_the_other_scope_is_InvalidIdentityScope(IdentityScope keys, IdentityScope other)
+    {
+        Load(DefaultSharingKeys(keys));
+        var now = DateTimeOffset.UtcNow;
+        var own = _client.Encrypt(EmailRawUidV2, now);
+        Assert.Equal(EncryptionStatus.Success, own.Status);
+        Assert.True(_client.Decrypt(own.EncryptedData!, now).Success);
+        Assert.Equal(DecryptionStatus.InvalidIdentityScope, _client.Decrypt(Token(TokenVersion.V4, other, generated: now), now).Status);
+    }
+
     [Fact]
     public void Key_container_exposes_the_response_fields()
     {

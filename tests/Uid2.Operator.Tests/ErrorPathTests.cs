@@ -220,8 +220,10 @@ public sealed class BrowserSdkEndpointTests
     [Fact]
     public async Task Serves_the_browser_sdk_bundle_or_says_how_to_build_it()
     {
-        var bundle = Path.Combine(Path.GetTempPath(), $"uid2-sdk-{Guid.NewGuid():N}.js");
+        var folder = Directory.CreateTempSubdirectory("uid2-sdk-").FullName;
+        var bundle = Path.Combine(folder, "uid2-sdk.js");
         await File.WriteAllTextAsync(bundle, "window.__uid2 = {};");
+        await File.WriteAllTextAsync(Path.Combine(folder, "euid-sdk.js"), "window.__euid = {};");
         try
         {
             await using (var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:BrowserSdkFile"] = bundle }))
@@ -230,6 +232,9 @@ public sealed class BrowserSdkEndpointTests
                 Assert.Equal(200, (int)response.StatusCode);
                 Assert.StartsWith("text/javascript", response.Content.Headers.ContentType!.ToString());
                 Assert.Equal("window.__uid2 = {};", await response.Content.ReadAsStringAsync());
+                using var euid = await host.Http.GetAsync("/static/js/euid-sdk.js");   // the EUID build, from the same folder
+                Assert.Equal(200, (int)euid.StatusCode);
+                Assert.Equal("window.__euid = {};", await euid.Content.ReadAsStringAsync());
             }
             await using (var host = await OperatorHost.StartAsync(settings: new() { ["Uid2:BrowserSdkFile"] = bundle + ".missing" }))
             {
@@ -240,7 +245,7 @@ public sealed class BrowserSdkEndpointTests
         }
         finally
         {
-            File.Delete(bundle);
+            Directory.Delete(folder, recursive: true);
         }
     }
 }

@@ -41,13 +41,13 @@ public static class SampleApp
         app.UseStaticFiles();
         app.UseSession();
 
-        // The browser SDK, served from this site (built by `npm run build` in web/sdk).
-        app.MapGet("/sdk/uid2-sdk.js", (IWebHostEnvironment env) =>
+        // The browser SDK (uid2-sdk.js, or euid-sdk.js for EUID), served from this site (built by `npm run build` in web/sdk).
+        app.MapGet("/sdk/" + options.SdkFileName, (IWebHostEnvironment env) =>
         {
-            var path = Path.GetFullPath(Path.Combine(env.ContentRootPath, options.SdkPath));
+            var path = Path.GetFullPath(Path.Combine(env.ContentRootPath, options.EffectiveSdkPath));
             return File.Exists(path)
                 ? Results.File(path, "text/javascript; charset=utf-8")
-                : Results.Text($"console.error('uid2-sdk.js not found at {path.Replace("\\", "/")}: run npm ci && npm run build in web/sdk');",
+                : Results.Text($"console.error('{options.SdkFileName} not found at {path.Replace("\\", "/")}: run npm ci && npm run build in web/sdk');",
                     "text/javascript", statusCode: 404);
         });
 
@@ -101,6 +101,8 @@ public static class SampleApp
         var user = new UserState(http, options);
         user.ForgetIdentity();
         user.Email = body.Email.Trim();
+        // EUID: the user's TCF consent string goes with the request; the operator checks it (UID2 operators ignore it).
+        if (options.IsEuid) input!.WithTransparencyAndConsentString(options.TcfConsentString);
         var generated = await publisher.GenerateTokenAsync(input!, ct);
         if (generated.IsSuccess)
         {
@@ -110,6 +112,10 @@ public static class SampleApp
         else if (generated.IsOptOut)
         {
             user.Status = "optout";
+        }
+        else if (generated.IsInsufficientUserConsent)
+        {
+            user.Status = "insufficient user consent";   // EUID: no token without the user's consent
         }
         else
         {

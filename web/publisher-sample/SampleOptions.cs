@@ -1,6 +1,6 @@
 namespace Uid2.PublisherSample;
 
-/// <summary>Where the sample keeps the user's UID2 identity.</summary>
+/// <summary>Where the sample keeps the user's UID2 (or EUID) identity.</summary>
 public enum StorageMode
 {
     /// <summary>In the server-side ASP.NET Core session; the server refreshes it (guide step 5-1/5-2, server side).</summary>
@@ -29,8 +29,32 @@ public sealed class SampleOptions
     /// <summary>Storage mode of a new visitor; the page switches it per browser.</summary>
     public StorageMode DefaultStorageMode { get; set; } = StorageMode.Session;
 
-    /// <summary>The browser SDK bundle (built by <c>npm run build</c> in web/sdk), relative to the content root.</summary>
-    public string SdkPath { get; set; } = "../sdk/dist/uid2-sdk.js";
+    /// <summary>
+    /// <c>UID2</c> (default) or <c>EUID</c>: the product of the operator at <see cref="OperatorUrl"/>. EUID uses the EUID browser
+    /// SDK (<c>window.__euid</c>, cookie <c>__euid</c>, localStorage <c>EUID-sdk-identity</c>) and sends
+    /// <see cref="TcfConsentString"/> with every generate.
+    /// </summary>
+    public string IdentityScope { get; set; } = "UID2";
+
+    /// <summary>
+    /// EUID only: the user's IAB TCF consent string sent as <c>tcf_consent_string</c>. A real site takes it from its consent
+    /// management platform; the default is the reference operator's test string that gives vendor 21 every purpose EUID needs.
+    /// </summary>
+    public string TcfConsentString { get; set; } = "CPehNtWPehNtWABAMBFRACBoALAAAEJAAIYgAKwAQAKgArABAAqAAA";
+
+    /// <summary>The browser SDK bundle (built by <c>npm run build</c> in web/sdk), relative to the content root; by default
+    /// <c>../sdk/dist/uid2-sdk.js</c>, or <c>../sdk/dist/euid-sdk.js</c> for EUID.</summary>
+    public string? SdkPath { get; set; }
+
+    public bool IsEuid => string.Equals(IdentityScope, "EUID", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>What the page needs to know about the product: the SDK's global, file, cookie and localStorage key.</summary>
+    public string ProductName => IsEuid ? "EUID" : "UID2";
+    public string SdkGlobal => IsEuid ? "__euid" : "__uid2";
+    public string SdkFileName => IsEuid ? "euid-sdk.js" : "uid2-sdk.js";
+    public string SdkCookie => IsEuid ? "__euid" : "__uid_2";
+    public string SdkLocalStorageKey => IsEuid ? "EUID-sdk-identity" : "UID2-sdk-identity";
+    public string EffectiveSdkPath => SdkPath ?? "../sdk/dist/" + SdkFileName;
 
     /// <summary>How often the demo SSP refreshes its bidstream decryption keys.</summary>
     public int KeyRefreshSeconds { get; set; } = 300;

@@ -12,7 +12,8 @@ public sealed class UserState(HttpContext http, SampleOptions options)
 {
     public const string ModeCookie = "uid2sample_mode";
     public const string SessionCookie = "uid2sample_session";
-    public const string SdkCookie = "__uid_2";
+    /// <summary>The browser SDK's cookie: <c>__uid_2</c>, or <c>__euid</c> for EUID.</summary>
+    private string SdkCookie => options.SdkCookie;
 
     private const string EmailKey = "email";
     private const string IdentityKey = "identity";
@@ -83,6 +84,14 @@ public sealed class UserState(HttpContext http, SampleOptions options)
             ["status"] = Status,
             ["identity"] = identity is null ? null : JsonNode.Parse(identity.ToJson()),
             ["operatorUrl"] = options.BrowserOperatorUrl,
+            ["product"] = new JsonObject
+            {
+                ["name"] = options.ProductName,
+                ["sdkGlobal"] = options.SdkGlobal,
+                ["sdkUrl"] = "/sdk/" + options.SdkFileName,
+                ["cookie"] = options.SdkCookie,
+                ["localStorageKey"] = options.SdkLocalStorageKey,
+            },
         };
     }
 }

@@ -1,4 +1,5 @@
-// Builds dist/uid2-sdk.esm.js (ES module), dist/uid2-sdk.js (self-contained IIFE that installs window.__uid2)
+// Builds dist/uid2-sdk.esm.js (ES module), dist/uid2-sdk.js (self-contained IIFE that installs window.__uid2),
+// dist/euid-sdk.js (the same for EUID: window.__euid)
 // and dist/types/*.d.ts.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
@@ -24,20 +25,25 @@ await build({
   sourcemap: true,
 });
 
-await build({
-  entryPoints: ['src/bundle.ts'],
-  outfile: 'dist/uid2-sdk.js',
-  bundle: true,
-  format: 'iife',
-  platform: 'browser',
-  target,
-  define,
-  banner,
-  minify: true,
-  legalComments: 'inline',
-});
+for (const [entry, outfile] of [
+  ['src/bundle.ts', 'dist/uid2-sdk.js'],
+  ['src/bundle-euid.ts', 'dist/euid-sdk.js'],
+]) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target,
+    define,
+    banner,
+    minify: true,
+    legalComments: 'inline',
+  });
+}
 
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 
-console.log('built dist/uid2-sdk.esm.js, dist/uid2-sdk.js, dist/types/');
+console.log('built dist/uid2-sdk.esm.js, dist/uid2-sdk.js, dist/euid-sdk.js, dist/types/');

@@ -35,9 +35,18 @@ public sealed class OperatorOptions
     /// <summary>How often the operator checks that every site has an active key and a successor before expiry.</summary>
     public int KeyMaintenanceIntervalSeconds { get; set; } = 300;
 
+    /// <summary>
+    /// <c>UID2</c> (default) or <c>EUID</c> (case-insensitive), the reference's <c>identity_scope</c>: the scope bit of every
+    /// token and raw UID this operator issues, the <c>identity_scope</c> of the key endpoints, and EUID's consent check on
+    /// token generate. Tokens of the other scope do not refresh here. Fixed for the life of a deployment: raw UIDs differ.
+    /// </summary>
     public IdentityScope IdentityScope { get; set; } = IdentityScope.Uid2;
 
-    /// <summary>The browser SDK bundle served at /static/js/uid2-sdk.js; empty = the copy built into the app's wwwroot.</summary>
+    /// <summary>EUID only: the TCF vendor whose consent <c>tcf_consent_string</c> must carry (reference <c>tcf_vendor_id</c>, 21).</summary>
+    public int TcfVendorId { get; set; } = Uid2.Core.Consent.UserConsent.DefaultVendorId;
+
+    /// <summary>The browser SDK bundle served at /static/js/uid2-sdk.js; empty = the copy built into the app's wwwroot.
+    /// Its EUID build is served at /static/js/euid-sdk.js from the same folder (file <c>euid-sdk.js</c>).</summary>
     public string? BrowserSdkFile { get; set; }
 
     /// <summary>
@@ -81,6 +90,10 @@ public sealed class OperatorOptions
             throw new InvalidOperationException("Uid2 token lifetimes must be positive.");
         if (!(RefreshIdentityTokenAfterSeconds <= IdentityTokenExpiresAfterSeconds && IdentityTokenExpiresAfterSeconds <= RefreshTokenExpiresAfterSeconds))
             throw new InvalidOperationException("Uid2 token lifetimes must satisfy refresh_from <= identity_expires <= refresh_expires.");
+        if (!Enum.IsDefined(IdentityScope))
+            throw new InvalidOperationException("Uid2:IdentityScope must be UID2 or EUID.");
+        if (TcfVendorId is < 1 or > 65535)
+            throw new InvalidOperationException("Uid2:TcfVendorId must be a TCF vendor id (1-65535).");
         if (SaltBucketCount <= 0 || SaltBucketCount > 1 << 20)
             throw new InvalidOperationException("Uid2:SaltBucketCount must be between 1 and 1048576.");
         if (StorePollIntervalMilliseconds < 50)

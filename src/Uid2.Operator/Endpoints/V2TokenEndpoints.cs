@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json;
+using Uid2.Core.Consent;
 using Uid2.Core;
 using Uid2.Core.Auth;
 using Uid2.Core.Envelope;
@@ -21,12 +23,25 @@ public static class V2TokenEndpoints
         app.MapPost("/v2/token/logout", Logout).WithTags("v2");
     }
 
+    public const string TcfConsentStringField = "tcf_consent_string";
+    public const string InvalidConsentMessage = "User consent is invalid";
+    private static readonly byte[] InsufficientConsentJson = ProtocolResults.StatusOnlyJson(Statuses.InsufficientUserConsent);
+
     private static Task<IResult> Generate(HttpContext http, OperatorStateProvider state, TimeProvider time, TokenService tokens) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Generator, call =>
         {
             // Unknown fields and the legacy optout_check/policy parameter are accepted and ignored: opt-out is always respected.
             if (!DiiParameters.TryRead(call.Payload, out var input, out var error))
                 return ValueTask.FromResult(V2Reply.Fail(ProtocolResults.ClientError(error!)));
+            // EUID: tcf_consent_string, when present, is checked after the identity and before anything is derived.
+            var present = call.Payload.TryGetProperty(TcfConsentStringField, out var tcf);
+            switch (tokens.CheckConsent(present, present && tcf.ValueKind == JsonValueKind.String ? tcf.GetString() : null))
+            {
+                case UserConsentStatus.Invalid:
+                    return ValueTask.FromResult(V2Reply.Fail(ProtocolResults.ClientError(InvalidConsentMessage)));
+                case UserConsentStatus.Insufficient:
+                    return ValueTask.FromResult(V2Reply.Encrypt(InsufficientConsentJson));
+            }
             var result = tokens.Generate(input, call.Client.SiteId, (int)PrivacyBits.Legacy);
             return ValueTask.FromResult(result.Outcome switch
             {

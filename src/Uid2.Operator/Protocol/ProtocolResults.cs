@@ -10,6 +10,8 @@ public static class Statuses
 {
     public const string Success = "success";
     public const string OptOut = "optout";
+    /// <summary>EUID: the TCF string does not allow the vendor every required purpose (HTTP 200, no body).</summary>
+    public const string InsufficientUserConsent = "insufficient_user_consent";
     public const string ClientError = "client_error";
     public const string InvalidToken = "invalid_token";
     public const string ExpiredToken = "expired_token";

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Uid2.Core;
+using Uid2.Core.Consent;
 using Uid2.Core.Keys;
 using Uid2.Core.Normalization;
 using Uid2.Core.Tokens;
@@ -49,6 +50,20 @@ public sealed class TokenService(OperatorStateProvider stateProvider, TimeProvid
         var result = GenerateCore(input, siteId, privacyBits);
         metrics.Token((privacyBits & (int)PrivacyBits.ClientSideGenerated) != 0 ? "client_generate" : "generate", OutcomeName(result.Outcome));
         return result;
+    }
+
+    /// <summary>
+    /// EUID's consent rule for generate (<see cref="UserConsent"/>): checked only when this operator runs as EUID and the
+    /// request carries <c>tcf_consent_string</c> (<paramref name="present"/>; <paramref name="value"/> null when that field is
+    /// JSON null or not a string). A UID2 operator ignores the field, as the reference does.
+    /// </summary>
+    public UserConsentStatus CheckConsent(bool present, string? value)
+    {
+        if (!present || stateProvider.Current.Scope != IdentityScope.Euid) return UserConsentStatus.Sufficient;
+        var status = UserConsent.Evaluate(value, _options.TcfVendorId);
+        if (status != UserConsentStatus.Sufficient)
+            metrics.Token("generate", status == UserConsentStatus.Insufficient ? "insufficient_user_consent" : "invalid_user_consent");
+        return status;
     }
 
     /// <summary>Refreshes an inner refresh token (v2 or v3, not the 388-char wrapper).</summary>

@@ -46,7 +46,8 @@ public sealed class OperatorServer : KestrelHost
 {
     private readonly string _dbPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"uid2-e2e-{Guid.NewGuid():N}.db");
 
-    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900)
+    /// <param name="identityScope"><c>UID2</c> or <c>EUID</c> (<c>Uid2:IdentityScope</c>).</param>
+    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900, string identityScope = "UID2")
     {
         var server = new OperatorServer();
         var app = OperatorApp.Build(
@@ -60,6 +61,7 @@ public sealed class OperatorServer : KestrelHost
             "--Uid2:RefreshTokenExpiresAfterSeconds", "86400",
             "--Logging:LogLevel:Default", "Warning",
             "--Uid2:BrowserSdkFile", Repo.Path("web", "sdk", "dist", "uid2-sdk.js"),
+            "--Uid2:IdentityScope", identityScope,
         ]);
         await server.StartAsync(app, a => OperatorApp.InitializeAsync(a));
         return server;
@@ -74,18 +76,21 @@ public sealed class OperatorServer : KestrelHost
     }
 }
 
-/// <summary>The publisher sample (web/publisher-sample) in-process, talking to <paramref name="operatorUrl"/>.</summary>
+/// <summary>The publisher sample (web/publisher-sample) in-process, talking to the operator at <c>operatorUrl</c>.</summary>
 public sealed class SampleServer : KestrelHost
 {
-    public static async Task<SampleServer> StartAsync(string operatorUrl)
+    /// <param name="identityScope"><c>UID2</c> or <c>EUID</c>: the sample then uses that product's browser SDK bundle.</param>
+    public static async Task<SampleServer> StartAsync(string operatorUrl, string identityScope = "UID2")
     {
-        var sdk = await Repo.BrowserSdkAsync();
+        var uid2Sdk = await Repo.BrowserSdkAsync();
+        var sdk = identityScope == "EUID" ? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(uid2Sdk)!, "euid-sdk.js") : uid2Sdk;
         var server = new SampleServer();
         var app = SampleApp.Build(
         [
             "--urls", "http://127.0.0.1:0",
             "--contentRoot", Repo.Path("web", "publisher-sample"),
             "--Sample:OperatorUrl", operatorUrl,
+            "--Sample:IdentityScope", identityScope,
             "--Sample:SdkPath", sdk,
             "--Logging:LogLevel:Default", "Warning",
         ]);

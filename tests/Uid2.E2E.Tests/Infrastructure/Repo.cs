@@ -18,14 +18,17 @@ public static class Repo
 
     private static readonly SemaphoreSlim BuildLock = new(1, 1);
 
-    /// <summary>web/sdk/dist/uid2-sdk.js, built with npm when missing (scripts/test.sh builds it before the .NET tests).</summary>
+    /// <summary>
+    /// web/sdk/dist/uid2-sdk.js (and its EUID build euid-sdk.js beside it), built with npm when missing (scripts/test.sh
+    /// builds them before the .NET tests).
+    /// </summary>
     public static async Task<string> BrowserSdkAsync()
     {
         var bundle = Path("web", "sdk", "dist", "uid2-sdk.js");
         await BuildLock.WaitAsync();
         try
         {
-            if (!File.Exists(bundle))
+            if (!File.Exists(bundle) || !File.Exists(Path("web", "sdk", "dist", "euid-sdk.js")))
             {
                 var sdk = Path("web", "sdk");
                 await RunAsync("npm", "ci --no-audit --no-fund --loglevel=error", sdk);

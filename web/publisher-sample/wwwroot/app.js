@@ -1,11 +1,12 @@
 // The publisher page. Session mode: the server holds and refreshes the identity; this page only shows /api/state.
 // Cookie mode: the server writes the identity into the first-party cookie __uid_2 at login; the UID2 browser SDK
 // (window.__uid2, loaded from /sdk/uid2-sdk.js) reads it, refreshes it against the operator and rewrites the cookie.
+// Against an EUID operator (Sample:IdentityScope=EUID) the same with the EUID SDK: window.__euid, /sdk/euid-sdk.js, __euid.
 (function () {
   'use strict';
   const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
   const STATUS_NAMES = { 0: 'established', 1: 'refreshed', 100: 'expired', '-1': 'no identity', '-2': 'invalid', '-3': 'refresh expired', '-4': 'optout' };
-  let state = null;          // the server's view: { mode, email, status, identity (session mode), operatorUrl }
+  let state = null;          // the server's view: { mode, email, status, identity (session mode), operatorUrl, product }
   let sdkStatus = null;      // cookie mode: last status the SDK reported
   let stateTimer = null;
 
@@ -27,7 +28,10 @@
     return `${new Date(ms).toISOString()} (${seconds >= 0 ? 'in ' + seconds : -seconds + ' ago'} s)`;
   }
 
-  function sdk() { return window.__uid2 && typeof window.__uid2.init === 'function' ? window.__uid2 : null; }
+  function sdk() {
+    const instance = state && window[state.product.sdkGlobal];
+    return instance && typeof instance.init === 'function' ? instance : null;
+  }
 
   /** The identity to show and its status, from the server (session mode) or the SDK (cookie mode). */
   function current() {
@@ -78,9 +82,9 @@
 
   function clearBrowserStorage() {
     const uid2 = sdk();
-    if (uid2 && uid2.isInitComplete()) uid2.disconnect();      // memory, localStorage and the __uid_2 cookie
-    try { localStorage.removeItem('UID2-sdk-identity'); } catch (e) { /* storage disabled */ }
-    document.cookie = '__uid_2=; Max-Age=0; path=/';
+    if (uid2 && uid2.isInitComplete()) uid2.disconnect();      // memory, localStorage and the __uid_2 (__euid) cookie
+    try { localStorage.removeItem(state.product.localStorageKey); } catch (e) { /* storage disabled */ }
+    document.cookie = `${state.product.cookie}=; Max-Age=0; path=/`;
   }
 
   async function action(fn) {
@@ -134,13 +138,25 @@
     $('ssp-json').textContent = JSON.stringify(bid, null, 2);
   }));
 
+  /** Loads the product's browser SDK (uid2-sdk.js or euid-sdk.js) after the handlers are queued. */
+  function loadSdk() {
+    const script = document.createElement('script');
+    script.async = true;
+    script.src = state.product.sdkUrl;
+    document.head.appendChild(script);
+  }
+
   (async function start() {
     await loadState();
+    const product = state.product;
+    document.title = `${product.name} publisher sample`;
+    $('product').textContent = product.name;
+    $('cookie-name').textContent = product.cookie;
     if (state.mode === 'cookie') {
-      window.__uid2 = window.__uid2 || { callbacks: [] };
-      window.__uid2.callbacks.push((eventType) => {
+      const queue = window[product.sdkGlobal] = window[product.sdkGlobal] || { callbacks: [] };
+      queue.callbacks.push((eventType) => {
         if (eventType === 'SdkLoaded') {
-          window.__uid2.init({
+          window[product.sdkGlobal].init({
             baseUrl: state.operatorUrl,
             useCookie: true,
             callback: (payload) => { sdkStatus = STATUS_NAMES[payload.status] ?? payload.statusText; },
@@ -152,5 +168,6 @@
     } else {
       document.body.dataset.ready = 'true';
     }
+    loadSdk();
   })().catch((e) => message(e.message));
 })();

@@ -1,9 +1,10 @@
 import { bytesToBase64 } from './base64';
 import { CstgBox, decryptBase64Response } from './crypto';
 import { Identity, isValidIdentity } from './identity';
-import { CLIENT_ID } from './version';
+import { ProductDetails, UID2_PRODUCT } from './product';
 
-export const DEFAULT_BASE_URL = 'https://prod.uidapi.com';
+/** UID2's default operator (EUID: `https://prod.euid.eu`, see `EUID_PRODUCT`). */
+export const DEFAULT_BASE_URL = UID2_PRODUCT.defaultBaseUrl;
 
 /** Error carrying the operator's protocol status (`client_error`, `invalid_http_origin`, ...) and message. */
 export class Uid2ApiError extends Error {
@@ -64,22 +65,26 @@ function isPlainJson(text: string): boolean {
 export class ApiClient {
   private baseUrl: string;
 
-  constructor(baseUrl: string | undefined, private readonly fetchImpl?: typeof fetch) {
-    this.baseUrl = ApiClient.normalizeBaseUrl(baseUrl);
+  constructor(
+    baseUrl: string | undefined,
+    private readonly fetchImpl?: typeof fetch,
+    private readonly product: ProductDetails = UID2_PRODUCT,
+  ) {
+    this.baseUrl = ApiClient.normalizeBaseUrl(baseUrl, product);
   }
 
-  static normalizeBaseUrl(baseUrl: string | undefined): string {
-    return (baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, '');
+  static normalizeBaseUrl(baseUrl: string | undefined, product: ProductDetails = UID2_PRODUCT): string {
+    return (baseUrl ?? product.defaultBaseUrl).replace(/\/+$/, '');
   }
 
   setBaseUrl(baseUrl: string | undefined): void {
-    this.baseUrl = ApiClient.normalizeBaseUrl(baseUrl);
+    this.baseUrl = ApiClient.normalizeBaseUrl(baseUrl, this.product);
   }
 
   private doFetch(path: string, body: string, signal?: AbortSignal): Promise<Response> {
     const f = this.fetchImpl ?? globalThis.fetch;
     // text/plain keeps the request CORS-"simple" (no preflight), like the reference SDK's XHR.
-    return f.call(globalThis, `${this.baseUrl}${path}?client=${encodeURIComponent(CLIENT_ID)}`, {
+    return f.call(globalThis, `${this.baseUrl}${path}?client=${encodeURIComponent(this.product.clientId)}`, {
       method: 'POST',
       headers: { 'Content-Type': 'text/plain;charset=UTF-8' },
       body,

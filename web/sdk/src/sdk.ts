@@ -12,6 +12,7 @@ import {
   StoredIdentity,
 } from './identity';
 import { hashEmail, hashPhone } from './normalize';
+import { EUID_PRODUCT, ProductDetails, UID2_PRODUCT } from './product';
 import { IdentityStorage, StorageOptions } from './storage';
 import { VERSION } from './version';
 
@@ -57,7 +58,7 @@ export interface InitCallbackPayload {
 }
 
 export interface SdkOptions extends StorageOptions {
-  /** Operator base URL, e.g. `https://operator.example.com` (default `https://prod.uidapi.com`). */
+  /** Operator base URL, e.g. `https://operator.example.com` (default `https://prod.uidapi.com`; EUID `https://prod.euid.eu`). */
   baseUrl?: string;
   /** Identity from the publisher's server; replaces the stored one. Legacy (tokens-only) identities are accepted. */
   identity?: Identity | OptoutIdentity | LegacyIdentity;
@@ -135,7 +136,11 @@ export class Uid2Sdk {
   private disconnectGeneration = 0;
   private initWaiters: Array<() => void> = [];
 
-  constructor(callbacks: EventHandler[] = []) {
+  /** UID2 or EUID: storage names, default operator and client id (see `EuidSdk`). */
+  readonly product: ProductDetails;
+
+  constructor(callbacks: EventHandler[] = [], product: ProductDetails = UID2_PRODUCT) {
+    this.product = product;
     this.callbacks = Array.isArray(callbacks) ? callbacks : [];
     Object.defineProperty(this.callbacks, 'push', {
       configurable: true,
@@ -168,8 +173,8 @@ export class Uid2Sdk {
     } else {
       this.opts = { ...opts };
     }
-    this.storage = new IdentityStorage(this.opts);
-    this.api = new ApiClient(this.opts.baseUrl, this.opts.fetch);
+    this.storage = new IdentityStorage(this.opts, this.product);
+    this.api = new ApiClient(this.opts.baseUrl, this.opts.fetch, this.product);
 
     const now = Date.now();
     let status: { status: IdentityStatus; text: string };
@@ -263,7 +268,7 @@ export class Uid2Sdk {
     this.disconnectGeneration++;
     this.abortRefresh();
     this.stopTimer();
-    (this.storage ?? new IdentityStorage()).clear();
+    (this.storage ?? new IdentityStorage({}, this.product)).clear();
     this.identity = null;
     this.persisted = false;
     this.emit(EventType.IdentityUpdated);
@@ -322,7 +327,7 @@ export class Uid2Sdk {
   /** In-memory state after init; before init whatever the default stores hold (read-only). */
   private current(now: number): StoredIdentity | null {
     if (this.initComplete) return this.identity;
-    return new IdentityStorage().load(now);
+    return new IdentityStorage({}, this.product).load(now);
   }
 
   /** Sets the identity at init time (no events), persisting it to the configured store. */
@@ -505,7 +510,7 @@ export class Uid2Sdk {
       } catch (e) {
         if (abort?.signal.aborted || this.refreshPromise !== promise) return;
         this.refreshPromise = null;
-        warn('Refreshing the UID2 token failed; will retry', e);
+        this.warn(`Refreshing the ${this.product.name} token failed; will retry`, e);
         if (Date.now() >= identity.refresh_expires && this.identity === identity)
           this.clearIdentity(IdentityStatus.REFRESH_EXPIRED, 'Identity expired, refresh expired');
       } finally {
@@ -555,13 +560,13 @@ export class Uid2Sdk {
 
   private runHandler(handler: EventHandler, event: EventType, payload: EventPayload): void {
     if (typeof handler !== 'function') {
-      warn('An SDK callback was supplied which is not a function');
+      this.warn('An SDK callback was supplied which is not a function');
       return;
     }
     try {
       handler(event, payload);
     } catch (e) {
-      warn('SDK callback threw an exception', e);
+      this.warn('SDK callback threw an exception', e);
     }
   }
 
@@ -572,7 +577,7 @@ export class Uid2Sdk {
     try {
       callback({ advertisingToken: token, advertising_token: token, status, statusText });
     } catch (e) {
-      warn('SDK init callback threw an exception', e);
+      this.warn('SDK init callback threw an exception', e);
     }
   }
 
@@ -585,8 +590,19 @@ export class Uid2Sdk {
   private requireInit(method: string): void {
     if (!this.initComplete) throw new Error(`Cannot call ${method} before calling init`);
   }
+
+  private warn(message: string, detail?: unknown): void {
+    if (typeof console !== 'undefined') console.warn(`[${this.product.name} SDK] ${message}`, detail ?? '');
+  }
 }
 
-function warn(message: string, detail?: unknown): void {
-  if (typeof console !== 'undefined') console.warn(`[UID2 SDK] ${message}`, detail ?? '');
+/**
+ * The EUID browser SDK: the same SDK for an EUID operator, as the reference's EUID variant (uid2-web-integrations
+ * src/euidSdk.ts): identity in localStorage `EUID-sdk-identity` or the cookie `__euid`, default operator
+ * `https://prod.euid.eu`, client id `euid-sdk-<version>`. The script bundle `euid-sdk.js` installs it as `window.__euid`.
+ */
+export class EuidSdk extends Uid2Sdk {
+  constructor(callbacks: EventHandler[] = []) {
+    super(callbacks, EUID_PRODUCT);
+  }
 }

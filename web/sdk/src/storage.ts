@@ -1,10 +1,13 @@
 import { coerceIdentity, StoredIdentity } from './identity';
+import { ProductDetails, UID2_PRODUCT } from './product';
 
-export const LOCAL_STORAGE_KEY = 'UID2-sdk-identity';
-export const COOKIE_NAME = '__uid_2';
+/** UID2's localStorage key (EUID: `EUID-sdk-identity`, see `EUID_PRODUCT`). */
+export const LOCAL_STORAGE_KEY = UID2_PRODUCT.localStorageKey;
+/** UID2's cookie name (EUID: `__euid`, see `EUID_PRODUCT`). */
+export const COOKIE_NAME = UID2_PRODUCT.cookieName;
 
 export interface StorageOptions {
-  /** Store the identity in the `__uid_2` cookie instead of localStorage. */
+  /** Store the identity in the cookie (`__uid_2`; EUID: `__euid`) instead of localStorage. */
   useCookie?: boolean;
   /** Cookie `domain` attribute (default: host-only cookie). */
   cookieDomain?: string;
@@ -54,14 +57,18 @@ function parse(text: string | null | undefined, now: number): StoredIdentity | n
 
 /**
  * Persists the identity as the reference SDK does: JSON in localStorage `UID2-sdk-identity` (default) or the
- * URL-encoded JSON cookie `__uid_2` (`path=/`, `expires` = `refresh_expires`). Writing to one store removes the value
+ * URL-encoded JSON cookie `__uid_2` (`path=/`, `expires` = `refresh_expires`); for EUID `EUID-sdk-identity` and `__euid`. Writing to one store removes the value
  * from the other so a stale copy can never win over the current one.
  */
 export class IdentityStorage {
   private readonly opts: StorageOptions;
+  private readonly localStorageKey: string;
+  private readonly cookieName: string;
 
-  constructor(opts: StorageOptions = {}) {
+  constructor(opts: StorageOptions = {}, product: ProductDetails = UID2_PRODUCT) {
     this.opts = { ...opts };
+    this.localStorageKey = product.localStorageKey;
+    this.cookieName = product.cookieName;
   }
 
   get useCookie(): boolean {
@@ -72,14 +79,14 @@ export class IdentityStorage {
     const storage = getLocalStorage();
     if (!storage) return null;
     try {
-      return parse(storage.getItem(LOCAL_STORAGE_KEY), now);
+      return parse(storage.getItem(this.localStorageKey), now);
     } catch {
       return null;
     }
   }
 
   loadFromCookie(now = Date.now()): StoredIdentity | null {
-    return parse(readCookie(COOKIE_NAME), now);
+    return parse(readCookie(this.cookieName), now);
   }
 
   /** Loads from both stores; when both hold an identity the one with the later `identity_expires` wins. */
@@ -104,7 +111,7 @@ export class IdentityStorage {
     const storage = getLocalStorage();
     if (!storage) return false;
     try {
-      storage.setItem(LOCAL_STORAGE_KEY, value);
+      storage.setItem(this.localStorageKey, value);
     } catch {
       return false;
     }
@@ -120,19 +127,19 @@ export class IdentityStorage {
 
   private removeLocalStorage(): void {
     try {
-      getLocalStorage()?.removeItem(LOCAL_STORAGE_KEY);
+      getLocalStorage()?.removeItem(this.localStorageKey);
     } catch {
       // ignore
     }
   }
 
   private removeCookie(): void {
-    if (!hasDocument() || readCookie(COOKIE_NAME) === undefined) return;
+    if (!hasDocument() || readCookie(this.cookieName) === undefined) return;
     const past = new Date(0);
     document.cookie = this.cookieString('', past);
     // A cookie written by the server or another configuration may be host-only / on the default path.
-    if (this.opts.cookieDomain !== undefined) document.cookie = `${COOKIE_NAME}=; path=${this.path}; expires=${past.toUTCString()}`;
-    if (this.path !== '/') document.cookie = `${COOKIE_NAME}=; path=/; expires=${past.toUTCString()}`;
+    if (this.opts.cookieDomain !== undefined) document.cookie = `${this.cookieName}=; path=${this.path}; expires=${past.toUTCString()}`;
+    if (this.path !== '/') document.cookie = `${this.cookieName}=; path=/; expires=${past.toUTCString()}`;
   }
 
   private get path(): string {
@@ -140,7 +147,7 @@ export class IdentityStorage {
   }
 
   private cookieString(value: string, expires: Date): string {
-    let cookie = `${COOKIE_NAME}=${value}; path=${this.path}; expires=${expires.toUTCString()}`;
+    let cookie = `${this.cookieName}=${value}; path=${this.path}; expires=${expires.toUTCString()}`;
     if (this.opts.cookieDomain !== undefined) cookie += `; domain=${this.opts.cookieDomain}`;
     return cookie;
   }
