@@ -64,7 +64,7 @@ internal sealed class AdminCli
         {
             _connectionString, _storeProvider, _saltBuckets, _json, _kekFile,
             BuildInit(), BuildParticipant(), BuildApiKey(), BuildSecret(), BuildKeys(), BuildKeyset(), BuildSalts(), BuildOptOut(), BuildClientSide(),
-            BuildSite(), BuildKek(), BuildAudit(), BuildBackup(), BuildAdminCredentials(),
+            BuildSite(), BuildWebhook(), BuildKek(), BuildAudit(), BuildBackup(), BuildAdminCredentials(),
         };
     }
 
@@ -1042,6 +1042,96 @@ internal sealed class AdminCli
     });
 
     // ------------------------------------------------------------------ site
+
+    private Command BuildWebhook()
+    {
+        var siteId = new Option<int>("--site-id") { Description = "The DSP's site id (an existing participant).", Required = true };
+        var url = new Option<string>("--url")
+        {
+            Description = "URL template: %%identity%% is replaced by the raw UID2 (base64, URL-encoded), %%timestamp%% by the opt-out time " +
+                          "(epoch seconds), e.g. https://dsp.example.com/optout?user=%%identity%%&optouttime=%%timestamp%%. https only " +
+                          "(http for a loopback address).",
+            Required = true,
+        };
+        var method = new Option<string>("--method") { Description = "GET (default) or POST (no body)." };
+        var disabled = new Option<bool>("--disabled") { Description = "Store it disabled: no opt-out is queued for it until enabled." };
+        var set = new Command("set", "Set a DSP's opt-out webhook: every opt-out from now on is delivered to it, at least once, in order.")
+        {
+            siteId, url, method, disabled,
+        };
+        set.SetAction((parse, ct) => AuditedAsync(parse, "webhook.set", $"site {parse.GetValue(siteId)}", ct, async store =>
+        {
+            var template = parse.GetValue(url)!.Trim();
+            if (OptOutWebhookUrls.Validate(template) is { } problem) throw new CliException(problem);
+            var verb = (parse.GetValue(method) ?? "GET").Trim().ToUpperInvariant();
+            if (verb is not ("GET" or "POST")) throw new CliException("The method must be GET or POST.");
+            var snapshot = await store.LoadSnapshotAsync(includeOptOuts: false, ct);
+            if (snapshot.Participants.All(p => p.SiteId != parse.GetValue(siteId)))
+                throw new CliException($"No participant with site id {parse.GetValue(siteId)}.");
+            await Webhooks(store).SetOptOutWebhookAsync(new OptOutWebhook(parse.GetValue(siteId), template, verb, !parse.GetValue(disabled)), NowMs(), ct);
+            await Report(parse, $"Opt-out webhook of site {parse.GetValue(siteId)} set ({verb} {OptOutWebhookUrls.Mask(template)}).",
+                w => { w.WriteNumber("siteId", parse.GetValue(siteId)); w.WriteString("method", verb); w.WriteString("url", OptOutWebhookUrls.Mask(template)); });
+            return OptOutWebhookUrls.Mask(template);
+        }));
+
+        var siteOnly = new Option<int>("--site-id") { Description = "The DSP's site id.", Required = true };
+        var remove = new Command("remove", "Remove a DSP's opt-out webhook and the opt-outs still waiting for it.") { siteOnly };
+        remove.SetAction((parse, ct) => AuditedAsync(parse, "webhook.remove", $"site {parse.GetValue(siteOnly)}", ct, async store =>
+        {
+            if (!await Webhooks(store).RemoveOptOutWebhookAsync(parse.GetValue(siteOnly), ct))
+                throw new CliException($"Site {parse.GetValue(siteOnly)} has no opt-out webhook.");
+            await Report(parse, $"Opt-out webhook of site {parse.GetValue(siteOnly)} removed.", w => w.WriteNumber("siteId", parse.GetValue(siteOnly)));
+        }));
+
+        var status = new Command("status", "Each DSP webhook: backlog, oldest waiting opt-out, delivered, failures, last error, next attempt.");
+        status.SetAction(async (parse, ct) =>
+        {
+            await using var store = await OpenAsync(parse, ct);
+            var list = await Webhooks(store).ListOptOutWebhooksAsync(ct);
+            var now = NowMs();
+            if (parse.GetValue(_json))
+            {
+                await WriteJsonAsync(w =>
+                {
+                    w.WriteStartArray("webhooks");
+                    foreach (var s in list)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("siteId", s.Webhook.SiteId);
+                        w.WriteString("url", OptOutWebhookUrls.Mask(s.Webhook.UrlTemplate));
+                        w.WriteString("method", s.Webhook.Method);
+                        w.WriteBoolean("enabled", s.Webhook.Enabled);
+                        w.WriteNumber("backlog", s.Backlog);
+                        if (s.OldestPendingEnqueued is { } oldest) w.WriteNumber("oldestPendingAgeSeconds", Math.Max(0, (long)(now - oldest).TotalSeconds));
+                        w.WriteNumber("delivered", s.Delivered);
+                        w.WriteNumber("failedAttempts", s.FailedAttempts);
+                        w.WriteNumber("consecutiveFailures", s.ConsecutiveFailures);
+                        if (s.LastDelivered is { } last) w.WriteString("lastDelivered", last.ToString("O", CultureInfo.InvariantCulture));
+                        if (s.LastDelayMs is { } delay) w.WriteNumber("lastDelayMs", delay);
+                        if (s.LastError is not null) w.WriteString("lastError", s.LastError);
+                        if (s.NextAttempt > now) w.WriteString("nextAttempt", s.NextAttempt.ToString("O", CultureInfo.InvariantCulture));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                });
+                return 0;
+            }
+            if (list.Count == 0) await _out.WriteLineAsync("No opt-out webhooks.");
+            foreach (var s in list)
+            {
+                var oldest = s.OldestPendingEnqueued is { } o ? $", oldest waiting {Keysets.Age(now - o)}" : "";
+                var failing = s.ConsecutiveFailures > 0 ? $"; FAILING x{s.ConsecutiveFailures}: {s.LastError}, next attempt {s.NextAttempt:u}" : "";
+                await _out.WriteLineAsync($"{s.Webhook.SiteId,8}  {(s.Webhook.Enabled ? "enabled " : "DISABLED")}  {s.Webhook.Method,-4} " +
+                                          $"{OptOutWebhookUrls.Mask(s.Webhook.UrlTemplate)}  backlog {s.Backlog}{oldest}; delivered {s.Delivered}, " +
+                                          $"failed attempts {s.FailedAttempts}{failing}");
+            }
+            return 0;
+        });
+        return new Command("webhook", "Opt-out webhooks: how DSPs learn of every opt-out (delivered by the running operators).") { set, remove, status };
+    }
+
+    private static IStoreOptOutWebhooks Webhooks(IUid2Store store) =>
+        store as IStoreOptOutWebhooks ?? throw new CliException("This store does not support opt-out webhooks.");
 
     private Command BuildSite()
     {

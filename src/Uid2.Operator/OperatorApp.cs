@@ -1,3 +1,4 @@
+using Polly;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -52,6 +53,28 @@ public static class OperatorApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutWriter>());
         builder.Services.AddSingleton<IdentityMapService>();
         builder.Services.AddSingleton<KeyMaintenanceService>();
+        builder.Services.Configure<OptOutWebhookOptions>(builder.Configuration.GetSection(OptOutWebhookOptions.Section));
+        var webhookOptions = builder.Configuration.GetSection(OptOutWebhookOptions.Section).Get<OptOutWebhookOptions>() ?? new OptOutWebhookOptions();
+        builder.Services.AddHttpClient(OptOutWebhookDelivery.HttpClientName, http =>
+            {
+                http.Timeout = Timeout.InfiniteTimeSpan; // the resilience pipeline times each attempt and the whole request
+                http.DefaultRequestHeaders.UserAgent.ParseAdd("uid2-operator-optout");
+            })
+            .AddResilienceHandler("optout-webhook", pipeline =>
+            {
+                pipeline.AddTimeout(webhookOptions.TotalRequestTimeout);
+                if (webhookOptions.QuickRetries > 0)
+                    pipeline.AddRetry(new Microsoft.Extensions.Http.Resilience.HttpRetryStrategyOptions
+                    {
+                        MaxRetryAttempts = webhookOptions.QuickRetries,
+                        BackoffType = Polly.DelayBackoffType.Exponential,
+                        Delay = TimeSpan.FromMilliseconds(200),
+                        UseJitter = true,
+                    });
+                pipeline.AddTimeout(TimeSpan.FromSeconds(Math.Max(1, webhookOptions.RequestTimeoutSeconds)));
+            });
+        builder.Services.AddSingleton<OptOutWebhookDelivery>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutWebhookDelivery>());
         builder.Services.AddSingleton<OptOutSnapshotService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OptOutSnapshotService>());
         builder.Services.AddSingleton<WriteHealth>();

@@ -226,6 +226,45 @@ public sealed class PostgresUid2Store : RelationalUid2Store, IStoreChangeNotifie
             CREATE TRIGGER trg_keysets_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON keysets
                 FOR EACH STATEMENT EXECUTE FUNCTION uid2_config_changed();
             """),
+        new(9, "opt-out webhooks for DSPs and their outbox, filled with each opt-out in its transaction", """
+            CREATE TABLE IF NOT EXISTS optout_webhooks (
+                site_id           integer PRIMARY KEY,
+                url_template      text NOT NULL,
+                method            text NOT NULL DEFAULT 'GET',
+                enabled           boolean NOT NULL DEFAULT true,
+                created_ms        bigint NOT NULL,
+                lease_owner       text NULL,
+                lease_until_ms    bigint NOT NULL DEFAULT 0,
+                next_attempt_ms   bigint NOT NULL DEFAULT 0,
+                failures          integer NOT NULL DEFAULT 0,
+                failed_attempts   bigint NOT NULL DEFAULT 0,
+                delivered         bigint NOT NULL DEFAULT 0,
+                last_delivered_ms bigint NULL,
+                last_delay_ms     bigint NULL,
+                last_error        text NULL,
+                last_error_ms     bigint NULL);
+            CREATE TABLE IF NOT EXISTS optout_outbox (
+                id             bigserial PRIMARY KEY,
+                site_id        integer NOT NULL,
+                advertising_id bytea NOT NULL,
+                timestamp_ms   bigint NOT NULL,
+                enqueued_ms    bigint NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_optout_outbox_site ON optout_outbox (site_id, id);
+
+            CREATE OR REPLACE FUNCTION uid2_optout_outbox() RETURNS trigger LANGUAGE plpgsql AS $fn$
+            BEGIN
+                IF TG_OP = 'INSERT' OR NEW.id <> OLD.id THEN
+                    INSERT INTO optout_outbox (site_id, advertising_id, timestamp_ms, enqueued_ms)
+                    SELECT site_id, NEW.advertising_id, NEW.timestamp_ms, (extract(epoch FROM clock_timestamp()) * 1000)::bigint
+                      FROM optout_webhooks WHERE enabled;
+                END IF;
+                RETURN NULL;
+            END
+            $fn$;
+            DROP TRIGGER IF EXISTS trg_optouts_outbox ON optouts;
+            CREATE TRIGGER trg_optouts_outbox AFTER INSERT OR UPDATE OF id ON optouts
+                FOR EACH ROW EXECUTE FUNCTION uid2_optout_outbox();
+            """),
     ];
 
     /// <summary>PostgreSQL's part of the migration runner.</summary>

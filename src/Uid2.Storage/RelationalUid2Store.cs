@@ -20,7 +20,7 @@ namespace Uid2.Storage;
 /// Only <see cref="SqliteUid2Store"/> and <see cref="PostgresUid2Store"/> derive from it.
 /// </summary>
 public abstract class RelationalUid2Store : IUid2Store, IStoreSecretSealing, IStoreOptOutBatches, IStoreLeaderLock, IStoreConnections,
-    IStoreAdministration, IStoreOptOutPages, IStoreWriteProbe
+    IStoreAdministration, IStoreOptOutPages, IStoreWriteProbe, IStoreOptOutWebhooks
 {
     private readonly Lazy<KeyEncryptionKeyRing> _kek;
 

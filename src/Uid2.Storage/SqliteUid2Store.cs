@@ -15,7 +15,7 @@ namespace Uid2.Storage;
 public sealed class SqliteUid2Store : RelationalUid2Store
 {
     /// <summary>The schema version this code writes and reads.</summary>
-    public const int SchemaVersion = 7;
+    public const int SchemaVersion = 8;
 
     /// <summary>
     /// The versioned steps, run by <see cref="SchemaMigrator"/> (the runner PostgreSQL uses too) and recorded in
@@ -75,6 +75,41 @@ public sealed class SqliteUid2Store : RelationalUid2Store
                 allowed_sites TEXT NULL,
                 allowed_types TEXT NOT NULL DEFAULT '',
                 enabled       INTEGER NOT NULL DEFAULT 1);
+            """),
+        new(8, "opt-out webhooks for DSPs and their outbox, filled with each opt-out in its transaction", """
+            CREATE TABLE IF NOT EXISTS optout_webhooks (
+                site_id           INTEGER PRIMARY KEY,
+                url_template      TEXT NOT NULL,
+                method            TEXT NOT NULL DEFAULT 'GET',
+                enabled           INTEGER NOT NULL DEFAULT 1,
+                created_ms        INTEGER NOT NULL,
+                lease_owner       TEXT NULL,
+                lease_until_ms    INTEGER NOT NULL DEFAULT 0,
+                next_attempt_ms   INTEGER NOT NULL DEFAULT 0,
+                failures          INTEGER NOT NULL DEFAULT 0,
+                failed_attempts   INTEGER NOT NULL DEFAULT 0,
+                delivered         INTEGER NOT NULL DEFAULT 0,
+                last_delivered_ms INTEGER NULL,
+                last_delay_ms     INTEGER NULL,
+                last_error        TEXT NULL,
+                last_error_ms     INTEGER NULL);
+            CREATE TABLE IF NOT EXISTS optout_outbox (
+                id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                site_id        INTEGER NOT NULL,
+                advertising_id BLOB NOT NULL,
+                timestamp_ms   INTEGER NOT NULL,
+                enqueued_ms    INTEGER NOT NULL);
+            CREATE INDEX IF NOT EXISTS ix_optout_outbox_site ON optout_outbox (site_id, id);
+            CREATE TRIGGER IF NOT EXISTS trg_optouts_outbox_insert AFTER INSERT ON optouts BEGIN
+                INSERT INTO optout_outbox (site_id, advertising_id, timestamp_ms, enqueued_ms)
+                SELECT site_id, NEW.advertising_id, NEW.timestamp_ms, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+                  FROM optout_webhooks WHERE enabled = 1;
+            END;
+            CREATE TRIGGER IF NOT EXISTS trg_optouts_outbox_update AFTER UPDATE OF id ON optouts WHEN NEW.id <> OLD.id BEGIN
+                INSERT INTO optout_outbox (site_id, advertising_id, timestamp_ms, enqueued_ms)
+                SELECT site_id, NEW.advertising_id, NEW.timestamp_ms, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)
+                  FROM optout_webhooks WHERE enabled = 1;
+            END;
             """),
     ];
 

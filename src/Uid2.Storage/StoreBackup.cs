@@ -174,6 +174,20 @@ public static class StoreBackup
             optOutCount += page.Count;
             return Task.CompletedTask;
         }, ct).ConfigureAwait(false);
+        // Webhooks after the opt-outs: a restore does not send the past again (what was waiting for a DSP is not backed up).
+        if (store is IStoreOptOutWebhooks webhooks)
+            foreach (var hook in await webhooks.ListOptOutWebhooksAsync(ct).ConfigureAwait(false))
+            {
+                nameLists++;
+                Line(() =>
+                {
+                    w.WriteString("type", "webhook");
+                    w.WriteNumber("siteId", hook.Webhook.SiteId);
+                    w.WriteString("url", hook.Webhook.UrlTemplate);
+                    w.WriteString("method", hook.Webhook.Method);
+                    w.WriteBoolean("enabled", hook.Webhook.Enabled);
+                });
+            }
         var summary = new BackupSummary(created, snapshot.Participants.Count, snapshot.ApiKeys.Count, snapshot.Keys.Count,
             snapshot.Salts?.Buckets.Count ?? 0, snapshot.ClientSideKeypairs?.Count ?? 0, nameLists, optOutCount);
         Line(() =>
@@ -334,6 +348,16 @@ public static class StoreBackup
                                 ClientTypeNames.ParseStored(r.GetProperty("allowedTypes").GetString()), r.GetProperty("enabled").GetBoolean());
                             if (restorer.Store is not IStoreAdministration admin) throw new BackupException("This store cannot hold keyset sharing settings.");
                             await admin.SetKeysetSharingAsync(sharing, ct).ConfigureAwait(false);
+                        }
+                        break;
+                    case "webhook":
+                        lists++;
+                        if (restorer is not null)
+                        {
+                            if (restorer.Store is not IStoreOptOutWebhooks target) throw new BackupException("This store cannot hold opt-out webhooks.");
+                            await restorer.FlushAsync(ct).ConfigureAwait(false); // the restored opt-outs are not queued for it
+                            await target.SetOptOutWebhookAsync(new OptOutWebhook(r.GetProperty("siteId").GetInt32(), r.GetProperty("url").GetString()!,
+                                r.GetProperty("method").GetString()!, r.GetProperty("enabled").GetBoolean()), DateTimeOffset.UtcNow, ct).ConfigureAwait(false);
                         }
                         break;
                     case "optout":

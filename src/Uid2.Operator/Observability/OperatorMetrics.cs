@@ -21,6 +21,9 @@ public sealed class OperatorMetrics
     private readonly Counter<long> _mapped;
     private readonly Histogram<double> _storeWrites;
     private readonly Counter<long> _storeWriteFailures;
+    private readonly Histogram<double> _webhookDelay;
+    private readonly Counter<long> _webhookFailures;
+    private volatile KeyValuePair<int, long>[] _webhookBacklog = [];
 
     public OperatorMetrics(IMeterFactory meters, OperatorStateProvider state, TimeProvider time)
     {
@@ -32,6 +35,14 @@ public sealed class OperatorMetrics
         _storeWrites = meter.CreateHistogram<double>("uid2.store.write.duration", "s", "Durable store writes, by operation (optout, probe)",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _storeWriteFailures = meter.CreateCounter<long>("uid2.store.write.failures", "{write}", "Durable store writes that failed, by operation");
+
+        _webhookDelay = meter.CreateHistogram<double>("uid2.optout_webhooks.delay", "s",
+            "Opt-outs delivered to a DSP's webhook by this instance, and the delay from the opt-out's commit to its acknowledgement, by site",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600] });
+        _webhookFailures = meter.CreateCounter<long>("uid2.optout_webhooks.failures", "{attempt}", "Failed deliveries to a DSP's webhook, by site");
+        meter.CreateObservableGauge("uid2.optout_webhooks.backlog", () => _webhookBacklog.Select(kv =>
+            new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("site", kv.Key))), "{optout}",
+            "Opt-outs waiting for each DSP's webhook (as last seen by this instance)");
 
         DateTimeOffset Now() => time.GetUtcNow();
         meter.CreateObservableGauge("uid2.snapshot.age", () => state.IsLoaded ? (Now() - state.LastSuccessfulSync).TotalSeconds : double.NaN, "s",
@@ -50,6 +61,13 @@ public sealed class OperatorMetrics
         _tokens.Add(1, new KeyValuePair<string, object?>("operation", operation), new KeyValuePair<string, object?>("outcome", outcome));
 
     public void OptOutRecorded() => _optOuts.Add(1);
+
+    public void WebhookDelivered(int siteId, double delaySeconds) => _webhookDelay.Record(delaySeconds, new KeyValuePair<string, object?>("site", siteId));
+
+    public void WebhookFailed(int siteId) => _webhookFailures.Add(1, new KeyValuePair<string, object?>("site", siteId));
+
+    public void WebhookBacklog(IEnumerable<(int SiteId, long Backlog)> backlog) =>
+        _webhookBacklog = backlog.Select(b => new KeyValuePair<int, long>(b.SiteId, b.Backlog)).ToArray();
 
     public void Mapped(string outcome, int count)
     {

@@ -10,7 +10,7 @@ namespace Uid2.Operator.Services;
 /// applies them to this instance's index before acknowledging.
 /// </summary>
 public sealed class OptOutService(IUid2Store store, OptOutWriter writer, OperatorStateProvider stateProvider, WriteHealth writeHealth,
-    OperatorMetrics metrics, TimeProvider time, ILogger<OptOutService> logger)
+    OperatorMetrics metrics, TimeProvider time, ILogger<OptOutService> logger, OptOutWebhookDelivery webhooks)
 {
     /// <summary>Returns false when the store could not take the write (the caller answers 503 and the client retries).</summary>
     public async Task<bool> OptOutAsync(IdentityInput input, CancellationToken ct)
@@ -29,6 +29,7 @@ public sealed class OptOutService(IUid2Store store, OptOutWriter writer, Operato
             metrics.OptOutRecorded();
             writeHealth.Succeeded();
             stateProvider.ApplyLocalOptOut(record);
+            webhooks.Wake(); // the store queued it for every DSP webhook in the same transaction
             return true;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

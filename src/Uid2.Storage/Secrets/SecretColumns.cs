@@ -16,6 +16,7 @@ internal static class SecretColumns
     public static string KeySecret(int keyId) => "encryption_keys.secret:" + keyId;
     public static string PrivateKey(string subscriptionId) => "client_side_keypairs.private_key:" + subscriptionId;
     public const string FirstLevelSalt = "salt_meta.first_level_salt";
+    public static string WebhookUrl(int siteId) => "optout_webhooks.url_template:" + siteId;
     public static string CurrentSalt(int bucket) => "salt_buckets.current_salt:" + bucket;
     public static string PreviousSalt(int bucket) => "salt_buckets.previous_salt:" + bucket;
 
@@ -78,6 +79,8 @@ internal static class SecretColumns
             "UPDATE api_keys SET previous_client_secret = @v WHERE key_id = @k", key => PreviousClientSecret((string)key), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT subscription_id, private_key FROM client_side_keypairs",
             "UPDATE client_side_keypairs SET private_key = @v WHERE subscription_id = @k", key => PrivateKey((string)key), kek, ct).ConfigureAwait(false);
+        count += await ResealTextAsync(conn, tx, "SELECT site_id, url_template FROM optout_webhooks",
+            "UPDATE optout_webhooks SET url_template = @v WHERE site_id = @k", key => WebhookUrl(Convert.ToInt32(key)), kek, ct).ConfigureAwait(false);
         count += await ResealTextAsync(conn, tx, "SELECT id, first_level_salt FROM salt_meta", "UPDATE salt_meta SET first_level_salt = @v WHERE id = @k",
             _ => FirstLevelSalt, kek, ct).ConfigureAwait(false);
         // Salt buckets: a block of 256 is one sealed value.
@@ -119,7 +122,7 @@ internal static class SecretColumns
         foreach (var sql in new[]
                  {
                      "SELECT client_secret FROM api_keys", "SELECT previous_client_secret FROM api_keys WHERE previous_client_secret IS NOT NULL",
-                     "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta",
+                     "SELECT private_key FROM client_side_keypairs", "SELECT first_level_salt FROM salt_meta", "SELECT url_template FROM optout_webhooks",
                      "SELECT current_salt FROM salt_buckets", "SELECT previous_salt FROM salt_buckets WHERE previous_salt IS NOT NULL",
                  })
         {

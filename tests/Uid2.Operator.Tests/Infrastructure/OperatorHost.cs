@@ -26,8 +26,11 @@ public sealed class OperatorHost : IAsyncDisposable
 
     private readonly Action<WebApplicationBuilder>? _configure;
 
-    private OperatorHost(TestDatabase database, string environment, Action<WebApplicationBuilder>? configure)
+    private readonly bool _ownsDatabase = true;
+
+    private OperatorHost(TestDatabase database, string environment, Action<WebApplicationBuilder>? configure, bool ownsDatabase = true)
     {
+        _ownsDatabase = ownsDatabase;
         _database = database;
         Environment = environment;
         _configure = configure;
@@ -79,6 +82,17 @@ public sealed class OperatorHost : IAsyncDisposable
         var host = new OperatorHost(await TestDatabase.CreateAsync(store), environment, configure);
         await host.StartAppAsync(settings);
         return host;
+    }
+
+    /// <summary>
+    /// Another operator instance on the same store (a scale-out peer). Dispose it before this one: the store belongs to
+    /// this host and is dropped with it.
+    /// </summary>
+    public async Task<OperatorHost> StartPeerAsync(Dictionary<string, string?>? settings = null)
+    {
+        var peer = new OperatorHost(_database, Environment, _configure, ownsDatabase: false);
+        await peer.StartAppAsync(settings);
+        return peer;
     }
 
     /// <param name="whileStopped">Runs after the operator stopped and before it starts again (e.g. to destroy and restore the store).</param>
@@ -162,7 +176,7 @@ public sealed class OperatorHost : IAsyncDisposable
         }
         finally
         {
-            await _database.DisposeAsync();
+            if (_ownsDatabase) await _database.DisposeAsync();
         }
     }
 
