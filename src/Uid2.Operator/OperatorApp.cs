@@ -87,13 +87,12 @@ public static class OperatorApp
         AddForwardedHeaders(builder);
         Admin.AdminAuth.AddAdmin(builder);
         builder.Services.AddOpenApi();
-        // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
-        builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
 
         var app = builder.Build();
         app.UseForwardedHeaders();
         app.UseMiddleware<ProtocolErrorMiddleware>();
-        app.UseCors();
+        // Browsers call refresh and client-generate from publishers' pages; CORS is answered as the reference does.
+        app.Use(ReferenceCors.Apply);
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.Use(Admin.AdminSecurityHeaders.Apply));
         app.UseAuthentication();
         app.UseAuthorization();

@@ -103,6 +103,11 @@ public static class ClientSideTokenEndpoints
     internal static bool TryParseRequest(byte[] body, out CstgRequest request, out string? error)
     {
         request = default;
+        if (body.Length == 0)
+        {
+            error = "json payload expected but not found"; // the reference's words for a missing body
+            return false;
+        }
         if (!JsonPayload.TryParse(body, out var root))
         {
             error = "json payload is not valid";

@@ -22,26 +22,34 @@ public static class V2IdentityEndpoints
         app.MapPost("/v2/optout/status", OptOutStatus).WithTags("v2");
     }
 
+    private const string MixedMissingMessage = "Required Parameter Missing: one or more of [email, email_hash, phone, phone_hash] must be specified";
+    private const string IncorrectFormatMessage = "Incorrect request format";
     private const string OneArrayMessage = "Required Parameter Missing: exactly one of [email, email_hash, phone, phone_hash] must be specified";
 
     private static Task<IResult> MapV2(HttpContext http, OperatorStateProvider state, TimeProvider time, IdentityMapService mapper) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
         {
+            // As the reference: each field present must be an array; at most one may be non-empty; all empty (or
+            // absent but one) maps nothing. No item limit: the body size limit bounds a batch.
             DiiKind? kind = null;
-            JsonElement array = default;
+            List<string?>? values = null;
+            var anyPresent = false;
             if (call.Payload.ValueKind == JsonValueKind.Object)
             {
                 foreach (var k in DiiKindExtensions.All)
                 {
                     if (!call.Payload.TryGetProperty(k.ParameterName(), out var a) || a.ValueKind == JsonValueKind.Null) continue;
+                    if (a.ValueKind != JsonValueKind.Array) return Fail($"{k.ParameterName()} must be an array");
+                    anyPresent = true;
+                    if (a.GetArrayLength() == 0) continue;
                     if (kind is not null) return Fail(OneArrayMessage);
                     kind = k;
-                    array = a;
+                    TryReadStrings(a, out values, out _);
                 }
             }
-            if (kind is null) return Fail(OneArrayMessage);
-            if (!TryReadStrings(array, out var values, out var error)) return Fail(error!);
-            if (values.Count > IdentityMapService.MaxBatchSize) return Fail($"Too many identifiers: at most {IdentityMapService.MaxBatchSize} a request");
+            if (!anyPresent) return Fail(OneArrayMessage);
+            kind ??= DiiKind.Email;
+            values ??= [];
 
             var now = time.GetUtcNow();
             var results = mapper.Map(call.State, kind.Value, values, now);
@@ -80,18 +88,24 @@ public static class V2IdentityEndpoints
     private static Task<IResult> MapV3(HttpContext http, OperatorStateProvider state, TimeProvider time, IdentityMapService mapper) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
         {
-            if (call.Payload.ValueKind != JsonValueKind.Object) return Fail(OneArrayMessage.Replace("exactly one", "at least one"));
+            // As the reference: no payload or {} is a missing parameter; an unknown field, a field that is not an
+            // array, or a null or non-scalar item is "Incorrect request format"; a null field is an empty one.
+            if (call.Payload.ValueKind != JsonValueKind.Object || !call.Payload.EnumerateObject().Any()) return Fail(MixedMissingMessage);
             var inputs = new List<(DiiKind Kind, List<string?> Values)>(4);
-            var total = 0;
+            foreach (var property in call.Payload.EnumerateObject())
+            {
+                if (!IsDiiField(property.Name)) return Fail(IncorrectFormatMessage);
+                if (property.Value.ValueKind == JsonValueKind.Null) continue;
+                if (property.Value.ValueKind != JsonValueKind.Array) return Fail(IncorrectFormatMessage);
+                foreach (var item in property.Value.EnumerateArray())
+                    if (item.ValueKind is JsonValueKind.Null or JsonValueKind.Object or JsonValueKind.Array) return Fail(IncorrectFormatMessage);
+            }
             foreach (var k in DiiKindExtensions.All)
             {
                 if (!call.Payload.TryGetProperty(k.ParameterName(), out var a) || a.ValueKind == JsonValueKind.Null) continue;
-                if (!TryReadStrings(a, out var values, out var error)) return Fail(error!);
+                TryReadStrings(a, out var values, out _);
                 inputs.Add((k, values));
-                total += values.Count;
             }
-            if (inputs.Count == 0) return Fail(OneArrayMessage.Replace("exactly one", "at least one"));
-            if (total > IdentityMapService.MaxBatchSize) return Fail($"Too many identifiers: at most {IdentityMapService.MaxBatchSize} a request");
 
             var now = time.GetUtcNow();
             var nowMs = now.ToUnixTimeMilliseconds();
@@ -163,18 +177,19 @@ public static class V2IdentityEndpoints
     private static Task<IResult> OptOutStatus(HttpContext http, OperatorStateProvider state, TimeProvider time) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Mapper | Role.Sharer | Role.IdReader, call =>
         {
-            if (call.Payload.ValueKind != JsonValueKind.Object
-                || !call.Payload.TryGetProperty("advertising_ids", out var idsElement)
-                || !TryReadStrings(idsElement, out var ids, out _))
+            if (call.Payload.ValueKind != JsonValueKind.Object) return Fail("Invalid request body");
+            if (!call.Payload.TryGetProperty("advertising_ids", out var idsElement) || idsElement.ValueKind == JsonValueKind.Null)
                 return Fail("Required Parameter Missing: advertising_ids");
-            if (ids.Count > MaxOptOutStatusIds) return Fail($"Too many advertising_ids: at most {MaxOptOutStatusIds} a request");
+            if (!TryReadStrings(idsElement, out var ids, out _)) return Fail("advertising_ids must be an array");
+            if (ids.Count > MaxOptOutStatusIds) return Fail("Request payload is too large");
 
+            // As the reference, each id is looked up on its own: one that is not the base64 (standard or URL-safe)
+            // of a raw UID2 is simply not opted out, and never fails the others.
             Span<byte> raw = stackalloc byte[48];
             var optedOut = new List<(string Id, long Since)>();
             foreach (var id in ids)
             {
-                if (id is null || !Convert.TryFromBase64String(id, raw, out var length) || length is not (32 or 33))
-                    return Fail("Invalid advertising_id: expected the base64 of a raw UID2");
+                if (id is null || !TryDecodeRawUid(id, raw, out var length)) continue;
                 if (state.OptOuts.IsAdvertisingIdOptedOut(raw[..length], out var since))
                     optedOut.Add((id, since.ToUnixTimeMilliseconds()));
             }
@@ -208,6 +223,23 @@ public static class V2IdentityEndpoints
             values.Add(item.ValueKind == JsonValueKind.String ? item.GetString() : null);
         error = null;
         return true;
+    }
+
+    private static bool IsDiiField(string name)
+    {
+        foreach (var k in DiiKindExtensions.All)
+            if (k.ParameterName() == name) return true;
+        return false;
+    }
+
+    /// <summary>Decodes a raw UID2 (32 or 33 bytes) given in standard or URL-safe base64.</summary>
+    private static bool TryDecodeRawUid(string id, Span<byte> raw, out int length)
+    {
+        length = 0;
+        if (id.Length is < 40 or > 48) return false;
+        if (Convert.TryFromBase64String(id, raw, out length)) return length is 32 or 33;
+        return System.Buffers.Text.Base64Url.IsValid(id) && System.Buffers.Text.Base64Url.TryDecodeFromChars(id, raw, out length)
+            && length is 32 or 33;
     }
 
     private static ValueTask<V2Reply> Fail(string message) => ValueTask.FromResult(V2Reply.Fail(ProtocolResults.ClientError(message)));

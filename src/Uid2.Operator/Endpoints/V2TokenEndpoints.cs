@@ -4,6 +4,7 @@ using Uid2.Core.Consent;
 using Uid2.Core;
 using Uid2.Core.Auth;
 using Uid2.Core.Envelope;
+using Uid2.Core.Keys;
 using Uid2.Core.Tokens;
 using Uid2.Operator.Auth;
 using Uid2.Operator.Protocol;
@@ -61,13 +62,15 @@ public static class V2TokenEndpoints
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
         if (body is null) return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
         var token = Encoding.UTF8.GetString(body).Trim();
-        if (token.Length == 0) return ProtocolResults.ClientError("Required Parameter Missing: refresh_token");
+        // As the reference: an empty body is an invalid token (invalid_token with an API key, else the generic error).
+        if (token.Length == 0) return TokenReplies.RefreshFailure(TokenResult.Invalid, authenticated);
 
         byte[]? responseKey = null;
         if (token.Length == RefreshTokenWrapper.WrappedLength)
         {
+            // A 388-char body that does not open is a malformed request there (client_error), whoever calls.
             if (!RefreshTokenWrapper.TryUnwrap(token, state.Keys, out var inner, out responseKey) || inner is null)
-                return TokenReplies.RefreshFailure(TokenResult.Invalid, authenticated);
+                return ProtocolResults.ClientError(WrapperFailure(token, state.Keys));
             token = inner;
         }
 
@@ -80,7 +83,22 @@ public static class V2TokenEndpoints
             default: return TokenReplies.RefreshFailure(result, authenticated);
         }
         if (responseKey is null) return ProtocolResults.Json(json);
-        return Results.Text(Convert.ToBase64String(V2Envelope.EncryptNoNonce(json, responseKey)), "text/plain");
+        var sealedJson = V2Envelope.EncryptNoNonce(json, responseKey);
+        // As the reference: raw bytes back to a caller that sent application/octet-stream, base64 text otherwise.
+        return RequestBody.IsOctetStream(http.Request)
+            ? Results.Bytes(sealedJson, "application/octet-stream")
+            : Results.Text(Convert.ToBase64String(sealedJson), "text/plain");
+    }
+
+    /// <summary>Why a 388-char refresh body did not open, in the reference's words (no secret in them).</summary>
+    private static string WrapperFailure(string token, IKeyLookup keys)
+    {
+        Span<byte> bytes = stackalloc byte[300];
+        if (!Convert.TryFromBase64String(token, bytes, out var length)) return "Invalid body: Body is not valid base64.";
+        if (length < 5) return "Invalid data: Check encryption method and encryption key.";
+        var keyId = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes[1..]);
+        if (keys.GetById(keyId) is null) return $"Invalid key: Generator of this token (Key ID: {keyId}) does not exist.";
+        return "Invalid data: Check encryption method and encryption key.";
     }
 
     private static Task<IResult> Validate(HttpContext http, OperatorStateProvider state, TimeProvider time, TokenService tokens) =>
@@ -107,8 +125,9 @@ public static class V2TokenEndpoints
     private static Task<IResult> Logout(HttpContext http, OperatorStateProvider state, TimeProvider time, OptOutService optOuts) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Optout, async call =>
         {
-            if (!DiiParameters.TryRead(call.Payload, out var input, out var error))
-                return V2Reply.Fail(ProtocolResults.ClientError(error!));
+            // As the reference: a missing or invalid identity answers invalid_token.
+            if (!DiiParameters.TryRead(call.Payload, out var input, out _))
+                return V2Reply.Fail(ProtocolResults.Error(StatusCodes.Status400BadRequest, Statuses.InvalidToken, "Invalid Token presented"));
             if (!await optOuts.OptOutAsync(input, http.RequestAborted))
                 return V2Reply.Fail(ProtocolResults.Error(StatusCodes.Status503ServiceUnavailable, Statuses.Unknown,
                     "Opt-out store unavailable; the opt-out was not recorded, retry later"));

@@ -34,23 +34,45 @@ public static class V2Pipeline
         if (body is null)
             return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
 
-        var octet = RequestBody.IsOctetStream(http.Request);
-        byte[] envelope;
-        if (octet && body.Length > 0 && body[0] == 1) envelope = body;
-        else if (!RequestBody.TryDecodeBase64(body, out envelope))
-            return ProtocolResults.ClientError("Request body is not valid base64");
-
+        // As the reference: an octet-stream body is tried as raw envelope bytes first and, when that fails, as base64
+        // text (then the answer is base64 text too); any other body is base64 text.
         var now = time.GetUtcNow();
-        if (!TryDecrypt(envelope, client.Key.ClientSecret, now, out var secret, out var request, out var status)
-            && status == EnvelopeStatus.DecryptFailed && client.Key.PreviousSecretAt(now) is { } previous)
+        var binaryReply = false;
+        byte[]? secret = null;
+        V2Request? request = null;
+        EnvelopeStatus status;
+        string? errorMessage = null;
+        if (body.Length == 0)
         {
-            // During a rotation's overlap the previous secret is accepted too; the reply is sealed with the one that worked.
-            TryDecrypt(envelope, previous, now, out secret, out request, out status);
+            return ProtocolResults.ClientError(EnvelopeErrors.Missing);
+        }
+        if (RequestBody.IsOctetStream(http.Request))
+        {
+            status = Open(body, client, now, out secret, out request);
+            binaryReply = status == EnvelopeStatus.Success;
+            if (status != EnvelopeStatus.Success)
+            {
+                errorMessage = EnvelopeErrors.For(status, body);
+                if (RequestBody.TryDecodeBase64(body, out var decoded))
+                {
+                    status = Open(decoded, client, now, out secret, out request);
+                    errorMessage = EnvelopeErrors.For(status, decoded);
+                }
+            }
+        }
+        else if (RequestBody.TryDecodeBase64(body, out var decoded))
+        {
+            status = Open(decoded, client, now, out secret, out request);
+            errorMessage = EnvelopeErrors.For(status, decoded);
+        }
+        else
+        {
+            return ProtocolResults.ClientError(EnvelopeErrors.IsJsonObject(body) ? EnvelopeErrors.UnencryptedJson : EnvelopeErrors.NotBase64);
         }
         if (status == EnvelopeStatus.Success && secret is null)
             return ProtocolResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", "Client secret is not configured");
         if (status != EnvelopeStatus.Success || request is null || secret is null)
-            return ProtocolResults.ClientError(status.Message());
+            return ProtocolResults.ClientError(errorMessage ?? status.Message());
 
         // Only an authentic envelope reaches the replay cache: nobody without the client secret can fill it.
         var replay = http.RequestServices.GetRequiredService<ReplayGuard>().TryAccept(
@@ -59,14 +81,26 @@ public static class V2Pipeline
 
         JsonElement payload = default;
         if (request.Payload.Length > 0 && !JsonPayload.TryParse(request.Payload, out payload))
-            return ProtocolResults.ClientError("Payload is not valid JSON");
+            return ProtocolResults.ClientError(EnvelopeErrors.InvalidPayloadJson);
 
         var reply = await handler(new V2Call(client, payload, state));
         if (reply.Error is not null) return reply.Error;
         var encrypted = V2Envelope.EncryptResponse(reply.Json!, request.Nonce, secret, time.GetUtcNow());
-        return octet
+        return binaryReply
             ? Results.Bytes(encrypted, "application/octet-stream")
             : Results.Text(Convert.ToBase64String(encrypted), "text/plain");
+    }
+
+    /// <summary>Opens an envelope with the client secret, or during a rotation's overlap with the previous one.</summary>
+    private static EnvelopeStatus Open(byte[] envelope, AuthenticatedClient client, DateTimeOffset now, out byte[]? secret, out V2Request? request)
+    {
+        TryDecrypt(envelope, client.Key.ClientSecret, now, out secret, out request, out var status);
+        if (status == EnvelopeStatus.DecryptFailed && client.Key.PreviousSecretAt(now) is { } previous)
+        {
+            // The reply is sealed with the secret that worked.
+            TryDecrypt(envelope, previous, now, out secret, out request, out status);
+        }
+        return status;
     }
 
     private static bool TryDecrypt(byte[] envelope, string clientSecret, DateTimeOffset now, out byte[]? secret, out V2Request? request,

@@ -13,9 +13,6 @@ public readonly record struct MapResult(MapOutcome Outcome, DerivedIdentity? Ide
 /// <summary>Maps DII to raw UID2s for advertisers (MAPPER role), honouring opt-outs and the test identities.</summary>
 public sealed class IdentityMapService(OperatorStateProvider stateProvider, TimeProvider time, OperatorMetrics metrics)
 {
-    /// <summary>The most identities one request may carry.</summary>
-    public const int MaxBatchSize = 5_000;
-
     /// <summary>Batches at least this large are derived on all cores.</summary>
     private const int ParallelThreshold = 256;
 
