@@ -11,6 +11,11 @@ public static class Program
             Environment.ExitCode = GrowthBenchmark.RunAsync(args[1..]).GetAwaiter().GetResult();
             return;
         }
+        if (args is ["webhooks", ..])
+        {
+            Environment.ExitCode = WebhookBenchmark.RunAsync(args[1..]).GetAwaiter().GetResult();
+            return;
+        }
         if (args is ["salts-timing", ..])
         {
             Console.WriteLine("| store | buckets | save (empty store) | load | save the whole set after rotating 1% | rotate 1% (admin / scheduler: blocks holding rotated buckets only, load included) |");
