@@ -63,6 +63,7 @@ public static class OperatorApp
         AddObservability(builder);
         AddForwardedHeaders(builder);
         Admin.AdminAuth.AddAdmin(builder);
+        OptOutPortal.OptOutPortalSetup.AddOptOutPortal(builder);
         builder.Services.AddOpenApi();
         // Browsers call refresh and client-generate from publishers' pages; no cookies or API keys are involved.
         builder.Services.AddCors(c => c.AddDefaultPolicy(p => p.AllowAnyOrigin().AllowAnyHeader().WithMethods("GET", "POST")));
@@ -72,6 +73,7 @@ public static class OperatorApp
         app.UseMiddleware<ProtocolErrorMiddleware>();
         app.UseCors();
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.Use(Admin.AdminSecurityHeaders.Apply));
+        OptOutPortal.OptOutPortalSetup.UseOptOutPortal(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapRazorPages();
