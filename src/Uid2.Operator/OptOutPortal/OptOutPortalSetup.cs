@@ -48,7 +48,20 @@ public static class OptOutPortalSetup
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             }
-            await ApplySecurityAsync(context, next);
+            try
+            {
+                await ApplySecurityAsync(context, next);
+            }
+            catch (Exception ex) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+            {
+                // A person never sees an error page or a stack trace; the log gets the exception's type only (a
+                // message could quote what was typed).
+                app.Logger.LogError("Opt-out portal: unexpected {ErrorType} on {Method} {Path}.", ex.GetType().Name, context.Request.Method,
+                    context.Request.Path.Value);
+                context.Response.Clear();
+                await WritePlainPageAsync(context, StatusCodes.Status500InternalServerError, "Something went wrong",
+                    "Something went wrong on our side and nothing was changed. Please try again in a few minutes.");
+            }
         }));
         app.UseRateLimiter();
     }

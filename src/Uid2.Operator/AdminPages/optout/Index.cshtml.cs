@@ -53,7 +53,7 @@ public sealed class IndexModel(OptOutVerificationService verification, IAntiforg
                           "start with + (for example +1 202 555 0123).");
                 break;
             case StartOutcome.ChannelUnavailable:
-                Fail(503, $"This service can't send codes to a {what} right now, so it can't verify it here." +
+                Fail(503, $"This service can't send codes to {(result.Channel == Channel.Email ? "an email address" : "a phone number")} right now, so it can't verify it here." +
                           (result.Channel == Channel.Phone && EmailAvailable ? " You can opt out an email address instead." : ""));
                 break;
             case StartOutcome.TooManyForIdentity:
@@ -107,7 +107,14 @@ public sealed class IndexModel(OptOutVerificationService verification, IAntiforg
 
     private async Task<bool> FormIsGenuineAsync()
     {
-        if (await antiforgery.IsRequestValidAsync(HttpContext)) return true;
+        try
+        {
+            if (await antiforgery.IsRequestValidAsync(HttpContext)) return true;
+        }
+        catch (AntiforgeryValidationException)
+        {
+            // a form the framework cannot read its token from (e.g. malformed encoding): not genuine either
+        }
         Fail(400, "This form has expired or didn't come from this page, so nothing was done. Please start again.");
         return false;
     }
