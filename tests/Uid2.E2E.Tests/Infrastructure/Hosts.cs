@@ -46,7 +46,8 @@ public sealed class OperatorServer : KestrelHost
 {
     private readonly string _dbPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"uid2-e2e-{Guid.NewGuid():N}.db");
 
-    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900)
+    /// <param name="settings">More operator settings (e.g. <c>Uid2:OptOutPortal:Smtp:Host</c>).</param>
+    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900, Dictionary<string, string>? settings = null)
     {
         var server = new OperatorServer();
         var app = OperatorApp.Build(
@@ -60,6 +61,7 @@ public sealed class OperatorServer : KestrelHost
             "--Uid2:RefreshTokenExpiresAfterSeconds", "86400",
             "--Logging:LogLevel:Default", "Warning",
             "--Uid2:BrowserSdkFile", Repo.Path("web", "sdk", "dist", "uid2-sdk.js"),
+            .. (settings ?? []).SelectMany(kv => new[] { "--" + kv.Key, kv.Value }),
         ]);
         await server.StartAsync(app, a => OperatorApp.InitializeAsync(a));
         return server;
