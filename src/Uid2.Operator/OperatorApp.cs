@@ -86,6 +86,7 @@ public static class OperatorApp
         AddObservability(builder);
         AddForwardedHeaders(builder);
         Admin.AdminAuth.AddAdmin(builder);
+        OptOutPortal.OptOutPortalSetup.AddOptOutPortal(builder);
         builder.Services.AddOpenApi();
 
         var app = builder.Build();
@@ -94,6 +95,7 @@ public static class OperatorApp
         // Browsers call refresh and client-generate from publishers' pages; CORS is answered as the reference does.
         app.Use(ReferenceCors.Apply);
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.Use(Admin.AdminSecurityHeaders.Apply));
+        OptOutPortal.OptOutPortalSetup.UseOptOutPortal(app);
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapRazorPages();

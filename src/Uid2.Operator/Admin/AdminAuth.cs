@@ -43,14 +43,16 @@ public static class AdminAuth
             o.Events.OnRedirectToLogout = c => Redirect(c, "/admin/login");
         });
         builder.Services.AddAuthorization(o => o.AddPolicy(Policy, p => p.AddAuthenticationSchemes(Scheme).RequireRole(Roles.Format(Role.Admin))));
-        builder.Services.AddAntiforgery(o =>
-        {
-            o.Cookie.Name = "uid2-admin-csrf";
-            o.Cookie.Path = "/admin";
-            o.Cookie.HttpOnly = true;
-            o.Cookie.SecurePolicy = CookieSecurePolicy.Always;
-            o.Cookie.SameSite = SameSiteMode.Strict;
-        });
+        // One anti-forgery system serves the admin pages and the opt-out portal, each with its own cookie scoped to its path.
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddAntiforgery();
+        builder.Services.AddOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>()
+            .Configure<IHttpContextAccessor>((o, accessor) => o.Cookie = new ScopedAntiforgeryCookie(accessor)
+            {
+                HttpOnly = true,
+                SecurePolicy = CookieSecurePolicy.Always,
+                SameSite = SameSiteMode.Strict,
+            });
         builder.Services.AddRazorPages(o =>
         {
             o.RootDirectory = "/AdminPages";
@@ -111,6 +113,27 @@ public static class AdminAuth
         {
             context.RejectPrincipal();
             await context.HttpContext.SignOutAsync(Scheme);
+        }
+    }
+
+    /// <summary>
+    /// The anti-forgery cookie of the part of the site a request is for: <c>uid2-admin-csrf</c> on <c>/admin</c>,
+    /// <c>uid2-optout-csrf</c> on <c>/optout</c> (the consumer opt-out portal), so neither is sent to the other.
+    /// </summary>
+    private sealed class ScopedAntiforgeryCookie(IHttpContextAccessor accessor) : CookieBuilder
+    {
+        private bool IsPortal => accessor.HttpContext?.Request.Path.StartsWithSegments(OptOutPortal.OptOutPortalSetup.PathPrefix) == true;
+
+        public override string? Name
+        {
+            get => IsPortal ? "uid2-optout-csrf" : "uid2-admin-csrf";
+            set { }
+        }
+
+        public override string? Path
+        {
+            get => IsPortal ? OptOutPortal.OptOutPortalSetup.PathPrefix : "/admin";
+            set { }
         }
     }
 }

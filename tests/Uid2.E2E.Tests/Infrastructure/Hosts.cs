@@ -47,7 +47,9 @@ public sealed class OperatorServer : KestrelHost
     private readonly string _dbPath = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"uid2-e2e-{Guid.NewGuid():N}.db");
 
     /// <param name="identityScope"><c>UID2</c> or <c>EUID</c> (<c>Uid2:IdentityScope</c>).</param>
-    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900, string identityScope = "UID2")
+    /// <param name="settings">More operator settings (e.g. <c>Uid2:OptOutPortal:Smtp:Host</c>).</param>
+    public static async Task<OperatorServer> StartAsync(int refreshIdentityTokenAfterSeconds = 900, string identityScope = "UID2",
+        Dictionary<string, string>? settings = null)
     {
         var server = new OperatorServer();
         var app = OperatorApp.Build(
@@ -62,6 +64,7 @@ public sealed class OperatorServer : KestrelHost
             "--Logging:LogLevel:Default", "Warning",
             "--Uid2:BrowserSdkFile", Repo.Path("web", "sdk", "dist", "uid2-sdk.js"),
             "--Uid2:IdentityScope", identityScope,
+            .. (settings ?? []).SelectMany(kv => new[] { "--" + kv.Key, kv.Value }),
         ]);
         await server.StartAsync(app, a => OperatorApp.InitializeAsync(a));
         return server;

@@ -42,6 +42,23 @@ public static class Repo
         return bundle;
     }
 
+    /// <summary>axe-core's axe.min.js (npm, the version pinned in tests/Uid2.E2E.Tests/axe/package-lock.json), installed with npm ci when missing.</summary>
+    public static async Task<string> AxeScriptAsync()
+    {
+        var dir = Path("tests", "Uid2.E2E.Tests", "axe");
+        var script = System.IO.Path.Combine(dir, "node_modules", "axe-core", "axe.min.js");
+        await BuildLock.WaitAsync();
+        try
+        {
+            if (!File.Exists(script)) await RunAsync("npm", "ci --no-audit --no-fund --loglevel=error", dir);
+        }
+        finally
+        {
+            BuildLock.Release();
+        }
+        return script;
+    }
+
     /// <summary>The Prebid.js bundle (userId + uid2IdSystem), built by web/prebid-test/build.sh, which skips an up-to-date bundle.</summary>
     public static async Task<string> PrebidBundleAsync()
     {

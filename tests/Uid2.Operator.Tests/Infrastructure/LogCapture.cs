@@ -24,9 +24,11 @@ public sealed partial class LogCapture : ILoggerProvider
     /// The logged lines that hold one of <paramref name="secrets"/> (as a whole word of base64/URL-safe text) or
     /// look like an email address, a phone number, or a SHA-256 in hex; each with what it matched.
     /// </summary>
-    public IReadOnlyList<string> FindLeaks(IEnumerable<string> secrets)
+    /// <param name="personal">Personal data a test used (emails, phones, one-time codes): none may appear as a whole word, whatever its length.</param>
+    public IReadOnlyList<string> FindLeaks(IEnumerable<string> secrets, IEnumerable<string>? personal = null)
     {
         var known = secrets.Where(s => s.Length >= 16).ToHashSet(StringComparer.Ordinal);
+        var personalWords = (personal ?? []).Where(p => p.Length > 0).ToList();
         var leaks = new List<string>();
         foreach (var logged in _lines)
         {
@@ -34,6 +36,8 @@ public sealed partial class LogCapture : ILoggerProvider
             var line = logged.Contains('%') ? logged + " " + Uri.UnescapeDataString(logged) : logged;
             foreach (var word in Words().Split(line))
                 if (word.Length >= 16 && known.Contains(word)) leaks.Add($"secret in: {line}");
+            foreach (var p in personalWords)
+                if (Regex.IsMatch(line, $@"(?<![A-Za-z0-9]){Regex.Escape(p)}(?![A-Za-z0-9])", RegexOptions.IgnoreCase)) leaks.Add($"personal data in: {line}");
             if (Email().IsMatch(line)) leaks.Add($"email in: {line}");
             if (Phone().IsMatch(line)) leaks.Add($"phone in: {line}");
             if (HexHash().IsMatch(line)) leaks.Add($"hex hash in: {line}");
