@@ -17,6 +17,16 @@ namespace Uid2.Operator;
 /// <summary>Builds and initializes the operator host. Used by Program and by the integration tests.</summary>
 public static class OperatorApp
 {
+    /// <summary>The operator's Kestrel settings (also what bench/Uid2.MinimalHost runs with, as the load test's baseline).</summary>
+    public static void ConfigureKestrel(Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions k)
+    {
+        k.Limits.MaxRequestBodySize = RequestBody.MaxBytes + 1;
+        k.AddServerHeader = false;
+        // Header bytes that are not ASCII reach the app as Latin-1 (never refused with an empty 400), so a bad
+        // Authorization header gets the protocol's 401 like any other wrong key.
+        k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
+    }
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // Content (appsettings.json) comes from the app's own folder, so the current directory stays the user's:
@@ -24,14 +34,7 @@ public static class OperatorApp
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder);
 
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Limits.MaxRequestBodySize = RequestBody.MaxBytes + 1;
-            k.AddServerHeader = false;
-            // Header bytes that are not ASCII reach the app as Latin-1 (never refused with an empty 400), so a bad
-            // Authorization header gets the protocol's 401 like any other wrong key.
-            k.RequestHeaderEncodingSelector = _ => System.Text.Encoding.Latin1;
-        });
+        builder.WebHost.ConfigureKestrel(ConfigureKestrel);
 
         var connectionString = builder.Configuration.GetConnectionString("Uid2") ?? Uid2StoreFactory.DefaultConnectionString;
         // The key-encryption keys never come from the store: settings, environment, or (SQLite) a file beside the database,
@@ -159,6 +162,7 @@ public static class OperatorApp
         builder.Services.AddOpenTelemetry().WithMetrics(m => m
             .AddAspNetCoreInstrumentation()
             .AddMeter(OperatorMetrics.MeterName)
+            .AddMeter("System.Runtime") // GC (allocations, heap, pauses), thread pool, exceptions: the runtime's own meter
             .AddPrometheusExporter());
     }
 

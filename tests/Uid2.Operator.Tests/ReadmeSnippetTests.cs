@@ -160,7 +160,8 @@ public sealed class ReadmeSnippetTests : IAsyncLifetime
         await ReloadAsync();
         var audit = (await CliAsync(["audit", "list", "--limit", "100", "--json"], _host.ConnectionString)).Out;
         foreach (var action in new[] { "participant.create", "apikey.issue", "secret.rotate", "apikey.revoke", "key.rotate", "key.retire", "key.revoke",
-                     "salt.rotate", "optout.add", "cstg.create", "site.domains", "admin.create", "backup.create" })
+                     "salt.rotate", "optout.add", "cstg.create", "site.domains", "admin.create", "backup.create", "participant.set-types", "keyset.allow",
+                     "keyset.disallow", "webhook.set", "webhook.remove" })
             Assert.Contains($"\"action\":\"{action}\"", audit);
     }
 
