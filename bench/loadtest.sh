@@ -1,27 +1,54 @@
 #!/usr/bin/env bash
-# HTTP load test: starts a Release operator (Production mode, fresh SQLite store), creates a participant with the
-# admin CLI, and runs bench/Uid2.LoadTest against it. Usage: bench/loadtest.sh [seconds per scenario] [concurrency]
+# HTTP load test. Builds Release; measures, in one run on this machine:
+#   1. bench/Uid2.MinimalHost — the smallest JSON endpoint Kestrel serves with the operator's host settings (the baseline);
+#   2. a Release operator (Production, fresh SQLite store, a participant made with the admin CLI): v1 generate, v2 generate,
+#      v2 refresh, v2 identity map of 5,000 emails — each request a new identity — with req/s, p50/p90/p99, the ratio to
+#      the baseline and the operator's allocations per request (its /metrics: dotnet_gc_heap_total_allocated_bytes);
+#   3. v2 generate and v2 refresh again in open loop at half of their peak (p99 at half load).
+# Only one server runs at a time; the load generator shares the 2 cores with it.
+# Usage: bench/loadtest.sh [seconds per scenario] [concurrency]   (SCENARIO=v2-logout bench/loadtest.sh: one scenario only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-10}
 CONCURRENCY=${2:-16}
 PORT=${PORT:-18080}
+METRICS_PORT=${METRICS_PORT:-18090}
+MINIMAL_PORT=${MINIMAL_PORT:-18081}
 WORK=$(mktemp -d)
 export ConnectionStrings__Uid2="Data Source=$WORK/uid2.db"
-OP_PID=
-trap '[ -n "$OP_PID" ] && kill $OP_PID 2>/dev/null; rm -rf "$WORK"' EXIT
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
-for project in src/Uid2.Operator src/Uid2.Admin bench/Uid2.LoadTest; do
+for project in src/Uid2.Operator src/Uid2.Admin bench/Uid2.LoadTest bench/Uid2.MinimalHost; do
   dotnet build -c Release "$project" -v q -nologo >/dev/null
 done
 CREDS=$(dotnet src/Uid2.Admin/bin/Release/net10.0/uid2-admin.dll participant create --name load --site-id 77 --roles generator,mapper,optout --json)
 API_KEY=$(echo "$CREDS" | sed -E 's/.*"apiKey":"([^"]+)".*/\1/')
 SECRET=$(echo "$CREDS" | sed -E 's/.*"secret":"([^"]+)".*/\1/')
+LOAD="dotnet bench/Uid2.LoadTest/bin/Release/net10.0/uid2-loadtest.dll --api-key $API_KEY --secret $SECRET --seconds $SECONDS_PER --concurrency $CONCURRENCY"
 
-ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
-  dotnet src/Uid2.Operator/bin/Release/net10.0/Uid2.Operator.dll --urls "http://127.0.0.1:$PORT" &
-OP_PID=$!
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/ops/healthcheck" >/dev/null && break; sleep 0.2; done
+wait_for() { for _ in $(seq 1 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
 
-dotnet bench/Uid2.LoadTest/bin/Release/net10.0/uid2-loadtest.dll --url "http://127.0.0.1:$PORT" \
-  --api-key "$API_KEY" --secret "$SECRET" --seconds "$SECONDS_PER" --concurrency "$CONCURRENCY" --scenario "${SCENARIO:-all}"
+if [ -n "${SCENARIO:-}" ]; then
+  ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
+    dotnet src/Uid2.Operator/bin/Release/net10.0/Uid2.Operator.dll --urls "http://127.0.0.1:$PORT" & PIDS+=($!)
+  wait_for "http://127.0.0.1:$PORT/ops/healthcheck"
+  $LOAD --url "http://127.0.0.1:$PORT" --scenario "$SCENARIO"
+  exit 0
+fi
+
+# 1. The baseline, alone on the machine.
+ASPNETCORE_ENVIRONMENT=Production dotnet bench/Uid2.MinimalHost/bin/Release/net10.0/uid2-minimal-host.dll --urls "http://127.0.0.1:$MINIMAL_PORT" & MINIMAL_PID=$!
+PIDS+=($MINIMAL_PID)
+wait_for "http://127.0.0.1:$MINIMAL_PORT/alloc"
+BASELINE=$($LOAD --url "http://127.0.0.1:$PORT" --minimal-url "http://127.0.0.1:$MINIMAL_PORT" --scenario minimal)
+kill "$MINIMAL_PID"; wait "$MINIMAL_PID" 2>/dev/null || true
+
+# 2 and 3. The operator, alone on the machine.
+ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning Uid2__MetricsPort=$METRICS_PORT \
+  dotnet src/Uid2.Operator/bin/Release/net10.0/Uid2.Operator.dll --urls "http://127.0.0.1:$PORT;http://127.0.0.1:$METRICS_PORT" & PIDS+=($!)
+wait_for "http://127.0.0.1:$PORT/ops/healthcheck"
+MINIMAL_RPS=$(echo "$BASELINE" | awk -F'|' '/^\| minimal/ { gsub(/ /, "", $5); print $5 }')
+echo "$BASELINE"
+$LOAD --url "http://127.0.0.1:$PORT" --metrics-url "http://127.0.0.1:$METRICS_PORT/metrics" --baseline-rps "$MINIMAL_RPS" \
+  --scenario v1-generate,v2-generate,v2-refresh,v2-map-5000 --half-load v2-generate,v2-refresh | tail -n +4

@@ -10,7 +10,7 @@ using Uid2.Core.Envelope;
 //   uid2-loadtest --url http://127.0.0.1:8080 --api-key K --secret S
 //                 [--scenario all|minimal|v1-generate|v2-generate|v2-refresh|v2-map-5000|v2-logout (comma-separated)]
 //                 [--seconds 10] [--concurrency 16] [--minimal-url http://127.0.0.1:8081] [--metrics-url http://127.0.0.1:9090/metrics]
-//                 [--half-load v2-generate,v2-refresh]
+//                 [--half-load v2-generate,v2-refresh] [--baseline-rps N]
 var options = ParseArgs(args);
 var baseUrl = new Uri(options.GetValueOrDefault("url", "http://127.0.0.1:8080"));
 var apiKey = options.GetValueOrDefault("api-key") ?? throw new ArgumentException("--api-key is required");
@@ -55,7 +55,9 @@ var selected = scenario == "all"
 Console.WriteLine($"# {baseUrl} · {seconds} s per scenario · {concurrency} concurrent clients ({Environment.ProcessorCount} cores)");
 Console.WriteLine("| scenario | requests | errors | req/s | of minimal | p50 ms | p90 ms | p99 ms | server alloc/request |");
 Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-double? minimalRps = null;
+// The baseline's req/s measured earlier in the same run (bench/loadtest.sh runs one server at a time).
+double? minimalRps = double.TryParse(options.GetValueOrDefault("baseline-rps"), System.Globalization.CultureInfo.InvariantCulture, out var baseline)
+    ? baseline : null;
 var peaks = new Dictionary<string, double>();
 var counter = 0;
 foreach (var name in selected)

@@ -35,11 +35,13 @@ public static class OptOutPortalSetup
     public static void UseOptOutPortal(WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<OptOutPortalOptions>>().Value;
-        var verification = app.Services.GetRequiredService<OptOutVerificationService>();
-        if (options.Enabled && !verification.EmailAvailable)
+        // The senders only, not the verification service: that one needs the store, which must not be opened before
+        // OperatorApp.InitializeAsync (where an unusable store or a missing key-encryption key is one clean log line).
+        var emailAvailable = app.Services.GetService<IEmailCodeSender>() is not null;
+        if (options.Enabled && !emailAvailable)
             app.Logger.LogWarning("Opt-out portal: no SMTP server is configured ({Section}:Smtp:Host); /optout refuses email addresses.",
                 OptOutPortalOptions.Section);
-        if (options.Enabled && verification.EmailAvailable && !options.Smtp.IsConfigured)
+        if (options.Enabled && emailAvailable && !options.Smtp.IsConfigured)
             app.Logger.LogWarning("Opt-out portal (Development): no SMTP server is configured; email codes are written to the console.");
         app.UseWhen(c => c.Request.Path.StartsWithSegments(PathPrefix), portal => portal.Use(async (context, next) =>
         {
