@@ -17,7 +17,7 @@ catch (Exception ex) when (OperatorApp.IsStartupFailure(ex))
     {
         await app.DisposeAsync();
     }
-    catch (Exception) when (true)
+    catch (Exception)
     {
         // The store that could not start may not stop cleanly either; the line above is what matters.
     }
