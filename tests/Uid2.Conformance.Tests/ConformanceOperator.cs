@@ -89,7 +89,8 @@ public sealed class ConformanceOperator : IAsyncLifetime
     /// <paramref name="forceBase64"/>). A 200 is decrypted and its nonce checked.
     /// </summary>
     public async Task<Answer> PostV2Async(string path, TestParticipant? who, string? payloadJson, string contentType = "text/plain",
-        bool forceBase64 = false, string? apiKey = null, TestParticipant? secretOf = null, IDictionary<string, string>? headers = null)
+        bool forceBase64 = false, string? apiKey = null, TestParticipant? secretOf = null, IDictionary<string, string>? headers = null,
+        bool expectContinue = false)
     {
         var secret = Convert.FromBase64String((secretOf ?? who)!.Secret);
         var json = payloadJson is null ? [] : Encoding.UTF8.GetBytes(payloadJson);
@@ -101,6 +102,8 @@ public sealed class ConformanceOperator : IAsyncLifetime
         var key = apiKey ?? who?.ApiKey;
         if (key is not null) request.Headers.TryAddWithoutValidation("Authorization", "Bearer " + key);
         foreach (var (name, value) in headers ?? new Dictionary<string, string>()) request.Headers.TryAddWithoutValidation(name, value);
+        // A body the server refuses by its length: wait for its go-ahead, so the refusal is read instead of a broken pipe.
+        if (expectContinue) request.Headers.ExpectContinue = true;
         using var response = await Host.Http.SendAsync(request);
         var body = await response.Content.ReadAsByteArrayAsync();
         var type = response.Content.Headers.ContentType?.MediaType ?? "";
