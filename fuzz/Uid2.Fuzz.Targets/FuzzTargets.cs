@@ -296,10 +296,10 @@ public static class FuzzTargets
         switch (data[0] % 4)
         {
             case 0: // the plain JSON request body
-                _ = ClientSideTokenEndpoints.TryParseRequest(rest, out _, out _);
+                _ = ClientGenerateRequest.TryParse(rest, out _, out _);
                 break;
             case 1: // the decrypted payload
-                _ = ClientSideTokenEndpoints.TryReadIdentity(rest, out _, out _);
+                _ = ClientGenerateRequest.TryReadIdentity(rest, out _, out _);
                 break;
             case 2: // key text and a browser's public key
                 _ = ClientSideKeys.TryDecodeKeyText(Text(rest), out _);
@@ -313,7 +313,7 @@ public static class FuzzTargets
                 var aad = ClientSideKeys.AdditionalData(rest.Length, rest.Length % 2 == 0 ? null : "com.example.app");
                 var sealedPayload = ClientSideKeys.EncryptPayload(secret, iv, rest, aad);
                 Assert(ClientSideKeys.TryDecryptPayload(secret, iv, sealedPayload, aad, out var plain));
-                _ = ClientSideTokenEndpoints.TryReadIdentity(plain!, out _, out _);
+                _ = ClientGenerateRequest.TryReadIdentity(plain!, out _, out _);
                 break;
             }
         }

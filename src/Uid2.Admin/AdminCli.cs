@@ -881,45 +881,40 @@ internal sealed class AdminCli
 
     private Command BuildOptOut()
     {
-        var email = new Option<string>("--email") { Description = "Email address (normalized before hashing)." };
-        var emailHash = new Option<string>("--email-hash") { Description = "SHA-256 of a normalized email, base64 or hex." };
-        var phone = new Option<string>("--phone") { Description = "Phone number in E.164 form (+15551234567)." };
-        var phoneHash = new Option<string>("--phone-hash") { Description = "SHA-256 of an E.164 phone number, base64 or hex." };
+        // One option per DII kind, from the identity-kind table: --email, --email-hash, --phone, --phone-hash.
+        var identityOptions = new List<(DiiKind Kind, Option<string> Option)>();
+        foreach (var kind in IdentityKinds.All)
+        {
+            var descriptor = IdentityKinds.Of(kind);
+            identityOptions.Add((kind, new Option<string>(descriptor.CliOption) { Description = descriptor.CliDescription }));
+        }
+        var identityNames = string.Join(", ", identityOptions.Select(o => o.Option.Name));
         var scope = new Option<string>("--scope") { Description = "Identity scope of the stored raw UID: uid2 (default) or euid.", DefaultValueFactory = _ => "uid2" };
         scope.AcceptOnlyFromAmong(StringComparer.OrdinalIgnoreCase, "uid2", "euid");
 
-        var add = new Command("add", "Record an opt-out for one identity (exactly one of --email, --email-hash, --phone, --phone-hash).")
-        {
-            email, emailHash, phone, phoneHash, scope,
-        };
+        var add = new Command("add", $"Record an opt-out for one identity (exactly one of {identityNames}).");
+        foreach (var (_, option) in identityOptions) add.Options.Add(option);
+        add.Options.Add(scope);
         add.SetAction((parse, ct) =>
         {
-            var given = new (DiiKind Kind, string? Value)[]
-            {
-                (DiiKind.Email, parse.GetValue(email)), (DiiKind.EmailHash, parse.GetValue(emailHash)),
-                (DiiKind.Phone, parse.GetValue(phone)), (DiiKind.PhoneHash, parse.GetValue(phoneHash)),
-            }.Where(g => g.Value is not null).ToArray();
+            var given = identityOptions.Select(o => (o.Kind, Value: parse.GetValue(o.Option))).Where(g => g.Value is not null).ToArray();
             if (given.Length != 1)
-                throw new CliException("Give exactly one of --email, --email-hash, --phone, --phone-hash.");
+                throw new CliException($"Give exactly one of {identityNames}.");
             var identityScope = string.Equals(parse.GetValue(scope), "euid", StringComparison.OrdinalIgnoreCase) ? IdentityScope.Euid : IdentityScope.Uid2;
             return AddOptOutAsync(parse, given[0].Kind, given[0].Value!, identityScope, ct);
         });
 
         var rawUid = new Option<string>("--raw-uid") { Description = "A raw UID2 (base64), as identity map or a DSP sees it." };
-        var lookup = new Command("lookup", "Is one identity opted out, and since when (exactly one of --email, --email-hash, --phone, --phone-hash, --raw-uid)?")
-        {
-            email, emailHash, phone, phoneHash, rawUid,
-        };
+        var lookup = new Command("lookup", $"Is one identity opted out, and since when (exactly one of {identityNames}, --raw-uid)?");
+        foreach (var (_, option) in identityOptions) lookup.Options.Add(option);
+        lookup.Options.Add(rawUid);
         lookup.SetAction(async (parse, ct) =>
         {
-            var given = new (DiiKind? Kind, string? Value)[]
-            {
-                (DiiKind.Email, parse.GetValue(email)), (DiiKind.EmailHash, parse.GetValue(emailHash)),
-                (DiiKind.Phone, parse.GetValue(phone)), (DiiKind.PhoneHash, parse.GetValue(phoneHash)), (null, parse.GetValue(rawUid)),
-            }.Where(g => g.Value is not null).ToArray();
-            if (given.Length != 1) throw new CliException("Give exactly one of --email, --email-hash, --phone, --phone-hash, --raw-uid.");
+            var given = identityOptions.Select(o => ((DiiKind?)o.Kind, Value: parse.GetValue(o.Option)))
+                .Append((null, parse.GetValue(rawUid))).Where(g => g.Value is not null).ToArray();
+            if (given.Length != 1) throw new CliException($"Give exactly one of {identityNames}, --raw-uid.");
             await using var store = await OpenAsync(parse, ct);
-            var found = await Service(store).LookupOptOutAsync(given[0].Kind, given[0].Value, ct);
+            var found = await Service(store).LookupOptOutAsync(given[0].Item1, given[0].Value, ct);
             if (parse.GetValue(_json))
                 await WriteJsonAsync(w =>
                 {
@@ -947,7 +942,7 @@ internal sealed class AdminCli
         WithServiceAsync(parse, ct, async service =>
         {
             var record = await service.AddOptOutAsync(Actor, kind, value, scope, ct);
-            var type = kind.ToIdentityType() == IdentityType.Phone ? "phone" : "email";
+            var type = IdentityKinds.Of(IdentityKinds.Of(kind).Type).Name;
             if (parse.GetValue(_json))
             {
                 await WriteJsonAsync(w =>

@@ -143,7 +143,7 @@ public sealed class IdentityMapClient
         _maxConcurrency = maxConcurrency;
     }
 
-    private readonly record struct Prepared(int Index, bool IsPhone, string Hash);
+    private readonly record struct Prepared(int Index, Uid2.Core.IdentityType Type, string Hash);
 
     /// <summary>Maps every identity of <paramref name="input"/>; results come back in input order.</summary>
     /// <exception cref="HttpRequestException">A request could not be sent.</exception>
@@ -157,7 +157,7 @@ public sealed class IdentityMapClient
         {
             var (kind, value) = items[i];
             if (value is not null && IdentityInputParser.TryParse(kind, value, out var identity))
-                valid.Add(new Prepared(i, identity.Type == Uid2.Core.IdentityType.Phone, identity.DiiHashBase64));
+                valid.Add(new Prepared(i, identity.Type, identity.DiiHashBase64));
             else
                 results[i] = new UnmappedIdentity(kind, value ?? string.Empty, UnmappedReason.InvalidIdentifier, "invalid identifier");
         }
@@ -186,18 +186,21 @@ public sealed class IdentityMapClient
     private async Task<(ResponseStatus, string?)?> MapBatchAsync(Prepared[] batch, IReadOnlyList<(DiiKind Kind, string Value)> items,
         IdentityMapOutcome?[] results, CancellationToken ct)
     {
-        var emails = batch.Where(p => !p.IsPhone).ToArray();
-        var phones = batch.Where(p => p.IsPhone).ToArray();
+        // One array per identity type, named by its hashed kind (email_hash, phone_hash): only hashes leave the caller.
+        var types = IdentityKinds.IdentityTypes;
+        var sent = new Prepared[types.Count][];
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(batch.Length * 52 + 64);
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteStartArray("email_hash");
-            foreach (var p in emails) w.WriteStringValue(p.Hash);
-            w.WriteEndArray();
-            w.WriteStartArray("phone_hash");
-            foreach (var p in phones) w.WriteStringValue(p.Hash);
-            w.WriteEndArray();
+            for (var t = 0; t < types.Count; t++)
+            {
+                var type = types[t].Type;
+                sent[t] = batch.Where(p => p.Type == type).ToArray();
+                w.WriteStartArray(IdentityKinds.Of(types[t].HashKind).ParameterName);
+                foreach (var p in sent[t]) w.WriteStringValue(p.Hash);
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
         }
 
@@ -208,8 +211,12 @@ public sealed class IdentityMapClient
         string? error = null;
         if (parsed.Status != ResponseStatus.Success) error = parsed.Message ?? parsed.StatusText;
         else if (parsed.Body is not { ValueKind: JsonValueKind.Object } b) error = "The response has no body object.";
-        else if (!TryFill(b, "email_hash", emails, items, results) || !TryFill(b, "phone_hash", phones, items, results))
-            error = "The response does not match the request (missing array or wrong item count).";
+        else
+        {
+            for (var t = 0; t < types.Count && error is null; t++)
+                if (!TryFill(b, IdentityKinds.Of(types[t].HashKind).ParameterName, sent[t], items, results))
+                    error = "The response does not match the request (missing array or wrong item count).";
+        }
         if (error is null) return null;
 
         var status = parsed.Status == ResponseStatus.Success ? ResponseStatus.Error : parsed.Status;

@@ -200,9 +200,11 @@ internal sealed class TokenClientCore
             return new(EncryptionStatus.EncryptionFailure);
         var raw = buffer[..len].ToArray();
         var scope = keys.IdentityScope;
-        // A 33-byte (v3/v4) raw UID states its type (and scope) in its first byte; a 32-byte (v2) one is taken as email.
-        var type = len == 33 ? IdentityByte.TypeOf(raw[0]) : IdentityType.Email;
-        if (len == 33 && IdentityByte.ScopeOf(raw[0]) != scope) return new(EncryptionStatus.EncryptionFailure);
+        // A 33-byte (v3/v4) raw UID states its type (and scope) in its first byte, which must be a type the protocol
+        // defines; a 32-byte (v2) raw UID is email by definition.
+        var type = IdentityType.Email;
+        if (len == 33 && (!IdentityByte.TryTypeOf(raw[0], out type) || IdentityByte.ScopeOf(raw[0]) != scope))
+            return new(EncryptionStatus.EncryptionFailure);
 
         try
         {

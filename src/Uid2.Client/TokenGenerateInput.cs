@@ -25,7 +25,7 @@ public sealed class TokenGenerateInput
     internal IdentityInput Identity { get; }
 
     /// <summary>The request parameter actually sent: <c>email_hash</c> or <c>phone_hash</c>.</summary>
-    public string ParameterName => Identity.Type == Uid2.Core.IdentityType.Phone ? "phone_hash" : "email_hash";
+    public string ParameterName => IdentityKinds.Of(IdentityKinds.Of(Identity.Type).HashKind).ParameterName;
 
     /// <summary>The base64 SHA-256 of the normalized DII, the value sent.</summary>
     public string HashBase64 => Identity.DiiHashBase64;
@@ -76,6 +76,6 @@ public sealed class TokenGenerateInput
         ArgumentNullException.ThrowIfNull(value);
         return TryCreate(kind, value, out var input)
             ? input!
-            : throw new ArgumentException($"Invalid {kind.ParameterName()} value.", nameof(value));
+            : throw new ArgumentException($"Invalid {IdentityKinds.Of(kind).ParameterName} value.", nameof(value));
     }
 }

@@ -25,7 +25,19 @@ public static class IdentityByte
 
     public static IdentityScope ScopeOf(byte identityByte) => (IdentityScope)((identityByte >> 4) & 1);
 
-    public static IdentityType TypeOf(byte identityByte) => (IdentityType)((identityByte >> 2) & 1);
+    /// <summary>The 2-bit identity-type field (bits 2–3), undecoded.</summary>
+    public static int TypeBits(byte identityByte) => (identityByte >> 2) & 3;
+
+    /// <summary>
+    /// Decodes the 2-bit identity type of an identity byte. False for a type the protocol does not define (2 or 3):
+    /// decoders treat that as a malformed token, never as email.
+    /// </summary>
+    public static bool TryTypeOf(byte identityByte, out IdentityType type) =>
+        Normalization.IdentityKinds.TryDecodeType(TypeBits(identityByte), out type);
+
+    /// <summary>The identity type of an identity byte; <see cref="ArgumentException"/> for a type the protocol does not define.</summary>
+    public static IdentityType TypeOf(byte identityByte) =>
+        TryTypeOf(identityByte, out var type) ? type : throw new ArgumentException($"Unknown identity type {TypeBits(identityByte)} in identity byte 0x{identityByte:x2}.", nameof(identityByte));
 }
 
 /// <summary>Privacy bits carried in tokens (int32).</summary>

@@ -49,7 +49,8 @@ public static class OperatorApp
             .Validate(o => { o.Validate(); return true; });
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OperatorStateProvider>();
-        builder.Services.AddSingleton<TokenService>();
+        builder.Services.TryAddSingleton<ITokenLifetimePolicy, OptionsTokenLifetimePolicy>(); // a host may bring per-site lifetimes
+        builder.Services.AddSingleton<TokenLifecycleService>();
         builder.Services.AddSingleton<ReplayGuard>();
         builder.Services.AddSingleton<OptOutService>();
         builder.Services.AddSingleton<OptOutWriter>();

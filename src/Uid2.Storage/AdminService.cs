@@ -301,18 +301,12 @@ public sealed class AdminService(IUid2Store store, TimeProvider time)
     public static IdentityInput ParseIdentity(DiiKind kind, string? value)
     {
         if (IdentityInputParser.TryParse(kind, value, out var input)) return input;
-        throw Invalid(kind switch
-        {
-            DiiKind.Email => "Invalid email address.",
-            DiiKind.Phone => "Invalid phone number: expected E.164, '+' followed by 10 to 15 digits.",
-            DiiKind.EmailHash => "Invalid email hash: expected the SHA-256 of a normalized email as base64 (44 chars) or hex (64 chars).",
-            _ => "Invalid phone hash: expected the SHA-256 of an E.164 phone number as base64 (44 chars) or hex (64 chars).",
-        });
+        throw Invalid(IdentityKinds.TryGet(kind, out var descriptor) ? descriptor.InvalidValueMessage : "Unknown identity kind.");
     }
 
     /// <summary>Records an opt-out for one identity; the audit entry names its row and kind, never the identity.</summary>
     public Task<OptOutRecord> AddOptOutAsync(string actor, DiiKind kind, string? value, IdentityScope scope, CancellationToken ct) =>
-        AuditedAsync(actor, "optout.add", kind.ToIdentityType().ToString().ToLowerInvariant(), async () =>
+        AuditedAsync(actor, "optout.add", IdentityKinds.TryGet(kind, out var descriptor) ? IdentityKinds.Of(descriptor.Type).Name : "unknown", async () =>
         {
             var input = ParseIdentity(kind, value);
             var salts = (await store.LoadSnapshotAsync(includeOptOuts: false, ct).ConfigureAwait(false)).Salts ?? throw Invalid("The store has no salts.");

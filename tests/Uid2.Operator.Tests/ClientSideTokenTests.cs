@@ -292,7 +292,7 @@ public abstract class ClientSideTokenTests(StoreKind store) : IAsyncLifetime
     public async Task Stale_or_future_timestamps_are_refused()
     {
         var payload = CstgBrowser.EmailHashPayload("replay@example.com");
-        var message = Endpoints.ClientSideTokenEndpoints.BadTimestamp;
+        var message = Endpoints.V2TokenMapper.ClientGenerateMessages.BadTimestamp;
         AssertError(400, "client_error", message, await GenerateAsync(payload, timestamp: NowMs - 10 * 60_000));
         AssertError(400, "client_error", message, await GenerateAsync(payload, timestamp: NowMs + 10 * 60_000));
         Assert.Equal(200, (await GenerateAsync(payload, timestamp: NowMs - 2 * 60_000)).Status);

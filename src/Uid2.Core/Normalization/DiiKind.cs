@@ -1,6 +1,6 @@
 namespace Uid2.Core.Normalization;
 
-/// <summary>The four ways a request can carry DII.</summary>
+/// <summary>The four ways a request can carry DII. Everything about each is in <see cref="IdentityKinds"/>.</summary>
 public enum DiiKind
 {
     Email,
@@ -9,38 +9,25 @@ public enum DiiKind
     PhoneHash,
 }
 
+/// <summary>Shorthands over <see cref="IdentityKinds"/>.</summary>
 public static class DiiKindExtensions
 {
     /// <summary>All kinds in the order the API lists them (email, email_hash, phone, phone_hash).</summary>
-    public static ReadOnlySpan<DiiKind> All => [DiiKind.Email, DiiKind.EmailHash, DiiKind.Phone, DiiKind.PhoneHash];
+    public static ReadOnlySpan<DiiKind> All => IdentityKinds.All;
 
     /// <summary>The request/response parameter name: <c>email</c>, <c>email_hash</c>, <c>phone</c>, <c>phone_hash</c>.</summary>
-    public static string ParameterName(this DiiKind kind) => kind switch
-    {
-        DiiKind.Email => "email",
-        DiiKind.EmailHash => "email_hash",
-        DiiKind.Phone => "phone",
-        DiiKind.PhoneHash => "phone_hash",
-        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
-    };
+    public static string ParameterName(this DiiKind kind) => IdentityKinds.Of(kind).ParameterName;
 
     /// <summary>Maps a parameter name (exact, case-sensitive) back to its kind.</summary>
     public static bool TryParseParameterName(string? name, out DiiKind kind)
     {
-        switch (name)
-        {
-            case "email": kind = DiiKind.Email; return true;
-            case "email_hash": kind = DiiKind.EmailHash; return true;
-            case "phone": kind = DiiKind.Phone; return true;
-            case "phone_hash": kind = DiiKind.PhoneHash; return true;
-            default: kind = default; return false;
-        }
+        kind = default;
+        return name is not null && IdentityKinds.TryParseParameterName(name, out kind);
     }
 
-    /// <summary><see cref="IdentityType.Email"/> for email/email_hash, <see cref="IdentityType.Phone"/> for phone/phone_hash.</summary>
-    public static IdentityType ToIdentityType(this DiiKind kind) =>
-        kind is DiiKind.Phone or DiiKind.PhoneHash ? IdentityType.Phone : IdentityType.Email;
+    /// <summary>The identity type of a kind; <see cref="ArgumentOutOfRangeException"/> for a value outside the enum.</summary>
+    public static IdentityType ToIdentityType(this DiiKind kind) => IdentityKinds.Of(kind).Type;
 
     /// <summary>True for the pre-hashed kinds (email_hash, phone_hash).</summary>
-    public static bool IsHash(this DiiKind kind) => kind is DiiKind.EmailHash or DiiKind.PhoneHash;
+    public static bool IsHash(this DiiKind kind) => IdentityKinds.Of(kind).IsHash;
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Uid2.Core.Identity;
 
 namespace Uid2.Core.Normalization;
@@ -13,11 +12,10 @@ public readonly record struct IdentityInput(IdentityType Type, byte[] DiiHash)
 /// <summary>Turns a request DII value into an <see cref="IdentityInput"/>. Never throws for bad input.</summary>
 public static class IdentityInputParser
 {
-    private const int StackLimit = 256;
-
     /// <summary>
-    /// Email: normalize (<see cref="EmailNormalizer"/>) then SHA-256; Phone: must be E.164 (<see cref="PhoneNormalizer"/>),
-    /// then SHA-256; EmailHash/PhoneHash: <see cref="HashInput"/>. False (and <c>default</c>) for invalid values.
+    /// The kind's normalizer from <see cref="IdentityKinds"/>: Email: normalize (<see cref="EmailNormalizer"/>) then SHA-256;
+    /// Phone: must be E.164 (<see cref="PhoneNormalizer"/>), then SHA-256; EmailHash/PhoneHash: <see cref="HashInput"/>.
+    /// False (and <c>default</c>) for invalid values and unknown kinds.
     /// </summary>
     public static bool TryParse(DiiKind kind, string? value, out IdentityInput input)
     {
@@ -29,46 +27,11 @@ public static class IdentityInputParser
     public static bool TryParse(DiiKind kind, ReadOnlySpan<char> value, out IdentityInput input)
     {
         input = default;
-        switch (kind)
-        {
-            case DiiKind.Email:
-            {
-                char[]? rented = null;
-                Span<char> buffer = value.Length <= StackLimit
-                    ? stackalloc char[StackLimit]
-                    : (rented = ArrayPool<char>.Shared.Rent(value.Length));
-                try
-                {
-                    if (!EmailNormalizer.TryNormalize(value, buffer, out var written)) return false;
-                    var hash = new byte[IdentityHasher.HashLength];
-                    IdentityHasher.HashDii(buffer[..written], hash);
-                    input = new IdentityInput(IdentityType.Email, hash);
-                    return true;
-                }
-                finally
-                {
-                    if (rented is not null) ArrayPool<char>.Shared.Return(rented);
-                }
-            }
-            case DiiKind.Phone:
-            {
-                if (!PhoneNormalizer.IsValid(value)) return false;
-                var hash = new byte[IdentityHasher.HashLength];
-                IdentityHasher.HashDii(value, hash);
-                input = new IdentityInput(IdentityType.Phone, hash);
-                return true;
-            }
-            case DiiKind.EmailHash:
-            case DiiKind.PhoneHash:
-            {
-                var hash = new byte[IdentityHasher.HashLength];
-                if (!HashInput.TryParse(value, hash)) return false;
-                input = new IdentityInput(kind.ToIdentityType(), hash);
-                return true;
-            }
-            default:
-                return false;
-        }
+        if (!IdentityKinds.TryGet(kind, out var descriptor)) return false;
+        Span<byte> hash = stackalloc byte[IdentityHasher.HashLength];
+        if (!descriptor.Normalize(value, hash)) return false;
+        input = new IdentityInput(descriptor.Type, hash.ToArray());
+        return true;
     }
 
     /// <summary>Hashes an already normalized DII (no validation), e.g. the built-in test identities.</summary>

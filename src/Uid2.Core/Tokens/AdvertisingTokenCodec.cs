@@ -87,7 +87,9 @@ public static class AdvertisingTokenCodec
         ArgumentNullException.ThrowIfNull(siteKey);
         var raw = token.RawUid ?? throw new ArgumentException("RawUid is required.", nameof(token));
         if (raw.Length is not (32 or 33)) throw new ArgumentException("RawUid must be 32 or 33 bytes.", nameof(token));
-        if (raw.Length == 33 && (IdentityByte.ScopeOf(raw[0]) != token.Scope || IdentityByte.TypeOf(raw[0]) != token.Type))
+        if (!Normalization.IdentityKinds.TryGet(token.Type, out _))
+            throw new ArgumentException($"Unknown identity type {token.Type}.", nameof(token));
+        if (raw.Length == 33 && (IdentityByte.ScopeOf(raw[0]) != token.Scope || !IdentityByte.TryTypeOf(raw[0], out var rawType) || rawType != token.Type))
             throw new ArgumentException("The raw UID prefix does not match the token's scope/type.", nameof(token));
 
         var siteLength = SiteFixedSize + raw.Length;                      // 68/69
@@ -225,10 +227,26 @@ public static class AdvertisingTokenCodec
 
         var raw = site[SiteFixedSize..];
         var header = bytes[0];
-        if (raw.Length == 33 && header != IdentityByte.ForToken(IdentityByte.ScopeOf(raw[0]), IdentityByte.TypeOf(raw[0])))
+        if (raw.Length == 33)
+        {
+            // The raw UID's prefix is authenticated: a type the protocol does not define there is a malformed token.
+            if (!IdentityByte.TryTypeOf(raw[0], out var rawType))
+            {
+                site.Clear();
+                return TokenDecodeStatus.InvalidPayload;
+            }
+            if (header != IdentityByte.ForToken(IdentityByte.ScopeOf(raw[0]), rawType))
+            {
+                site.Clear();
+                return TokenDecodeStatus.InvalidIdentityScope;
+            }
+        }
+        // A 32-byte raw UID carries no scope/type; the (unauthenticated) header byte is then the only source, as in the
+        // SDKs, and a type it does not define is a malformed token (never read as email).
+        if (!IdentityByte.TryTypeOf(header, out var type))
         {
             site.Clear();
-            return TokenDecodeStatus.InvalidIdentityScope;
+            return TokenDecodeStatus.InvalidPayload;
         }
 
         if (!Wire.TryFromMs(expiresMs, out var expires) || !Wire.TryFromMs(createdMs, out var created)
@@ -239,9 +257,8 @@ public static class AdvertisingTokenCodec
         }
 
         result.Version = version;
-        // A 32-byte raw UID carries no scope/type; the (unauthenticated) header byte is then the only source, as in the SDKs.
         result.Scope = IdentityByte.ScopeOf(header);
-        result.Type = IdentityByte.TypeOf(header);
+        result.Type = type;
         raw.CopyTo(result.RawUidBytes);
         result.RawUidLength = raw.Length;
         result.SiteId = Wire.I32(site, 0);
@@ -298,10 +315,17 @@ public static class AdvertisingTokenCodec
             return TokenDecodeStatus.InvalidPayload;
         }
         raw = raw[..rawLength];
+        // A v2 token's 32-byte raw UID is UID2/email by definition; a 33-byte one states its type, which must be one the protocol defines.
+        var type = IdentityType.Email;
+        if (rawLength == 33 && !IdentityByte.TryTypeOf(raw[0], out type))
+        {
+            site.Clear();
+            return TokenDecodeStatus.InvalidPayload;
+        }
 
         result.Version = TokenVersion.V2;
         result.Scope = rawLength == 33 ? IdentityByte.ScopeOf(raw[0]) : IdentityScope.Uid2;
-        result.Type = rawLength == 33 ? IdentityByte.TypeOf(raw[0]) : IdentityType.Email;
+        result.Type = type;
         raw.CopyTo(result.RawUidBytes);
         result.RawUidLength = rawLength;
         result.SiteId = Wire.I32(site, 0);

@@ -29,6 +29,7 @@ public static class RefreshTokenCodec
         ArgumentNullException.ThrowIfNull(token);
         ArgumentNullException.ThrowIfNull(refreshKey);
         if (token.FirstLevelHash is not { Length: 32 }) throw new ArgumentException("FirstLevelHash must be 32 bytes.", nameof(token));
+        if (!Normalization.IdentityKinds.TryGet(token.Type, out _)) throw new ArgumentException($"Unknown identity type {token.Type}.", nameof(token));
         var identity = IdentityByte.ForToken(token.Scope, token.Type);
 
         Span<byte> payload = stackalloc byte[V3PayloadLength];
@@ -107,6 +108,8 @@ public static class RefreshTokenCodec
         try
         {
             if (p[57] != bytes[0]) return TokenDecodeStatus.InvalidIdentityScope;
+            // The 2-bit type field: a type the protocol does not define is a malformed token, never email.
+            if (!IdentityByte.TryTypeOf(p[57], out var type)) return TokenDecodeStatus.InvalidPayload;
             if (!Wire.TryFromMs(Wire.I64(p, 0), out var expires) || !Wire.TryFromMs(Wire.I64(p, 8), out var created)
                 || !Wire.TryFromMs(Wire.I64(p, 49), out var established))
                 return TokenDecodeStatus.InvalidPayload;
@@ -115,7 +118,7 @@ public static class RefreshTokenCodec
             {
                 Version = 3,
                 Scope = IdentityByte.ScopeOf(p[57]),
-                Type = IdentityByte.TypeOf(p[57]),
+                Type = type,
                 FirstLevelHash = p[58..].ToArray(),
                 SiteId = Wire.I32(p, 29),
                 PublisherId = Wire.I64(p, 33),

@@ -214,8 +214,8 @@ public static class AdminApiEndpoints
     private static (DiiKind? Kind, string Value) Identity(JsonElement body, bool allowRawUid = false)
     {
         var given = new List<(DiiKind? Kind, string Value)>();
-        foreach (var kind in new[] { DiiKind.Email, DiiKind.EmailHash, DiiKind.Phone, DiiKind.PhoneHash })
-            if (OptionalText(body, kind.ParameterName()) is { } v) given.Add((kind, v));
+        foreach (var kind in IdentityKinds.All)
+            if (OptionalText(body, IdentityKinds.Of(kind).ParameterName) is { } v) given.Add((kind, v));
         if (allowRawUid && OptionalText(body, "raw_uid") is { } raw) given.Add((null, raw));
         if (given.Count != 1)
             throw new AdminException(AdminErrorKind.Invalid,

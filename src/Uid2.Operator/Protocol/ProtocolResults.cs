@@ -26,7 +26,30 @@ public static class Statuses
 public static class ProtocolResults
 {
     /// <summary>Plain JSON, not HTML: base64 '+' and '/' are written as is, as the reference operator does.</summary>
-    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    internal static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    /// <summary>
+    /// This thread's JSON writer over a reused buffer (the hot path writes its replies without a new writer or buffer
+    /// per request). Write one value, then call <see cref="ToArray(Utf8JsonWriter)"/>; no await in between.
+    /// </summary>
+    internal static Utf8JsonWriter RentWriter()
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        if (t_writer is { } writer) writer.Reset(buffer);
+        else t_writer = writer = new Utf8JsonWriter(buffer, WriterOptions);
+        return writer;
+    }
+
+    /// <summary>The bytes written to a writer from <see cref="RentWriter"/>.</summary>
+    internal static byte[] ToArray(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        return t_buffer!.WrittenSpan.ToArray();
+    }
 
     public static IResult Error(int httpStatus, string status, string message) =>
         new BytesResult(ErrorJson(status, message), "application/json", httpStatus);

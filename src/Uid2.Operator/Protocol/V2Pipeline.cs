@@ -7,7 +7,13 @@ using Uid2.Operator.State;
 namespace Uid2.Operator.Protocol;
 
 /// <summary>A decrypted v2 call: the authenticated client and its JSON payload (Undefined when the payload is empty).</summary>
-public sealed record V2Call(AuthenticatedClient Client, JsonElement Payload, OperatorState State);
+public readonly record struct V2Call(AuthenticatedClient Client, JsonElement Payload, OperatorState State);
+
+/// <summary>
+/// A v2 call whose body is not an envelope (<c>/v2/token/refresh</c>: the refresh token itself): whether the caller
+/// authenticated (an API key is optional there), the body, and whether it came as <c>application/octet-stream</c>.
+/// </summary>
+public readonly record struct V2PlainCall(bool Authenticated, byte[] Body, bool OctetStream);
 
 /// <summary>What a v2 handler answers: JSON to encrypt back to the caller, or a plain protocol error.</summary>
 public readonly record struct V2Reply(byte[]? Json, IResult? Error)
@@ -17,22 +23,27 @@ public readonly record struct V2Reply(byte[]? Json, IResult? Error)
 }
 
 /// <summary>
-/// The v2 request flow: API-key auth and role → body (base64 text or raw octet-stream) → envelope decrypt with the
-/// client secret (version, timestamp window) → JSON → handler → response encrypted with the request nonce.
+/// The v2 request flow as small steps every v2 endpoint shares: API-key auth and role → body (1 MiB) → for envelope
+/// endpoints, envelope decrypt with the client secret (version, timestamp window, replay) → JSON → handler → response
+/// encrypted with the request nonce. <c>/v2/token/refresh</c> runs the first two steps (auth optional) and its handler.
+/// Handlers take a state argument so that endpoints pass static lambdas (no closure per request).
 /// </summary>
 public static class V2Pipeline
 {
-    public static async Task<IResult> HandleAsync(HttpContext http, OperatorStateProvider stateProvider, TimeProvider time,
-        Role requiredRoles, Func<V2Call, ValueTask<V2Reply>> handler)
+    public static Task<IResult> HandleAsync(HttpContext http, OperatorStateProvider stateProvider, TimeProvider time,
+        Role requiredRoles, Func<V2Call, ValueTask<V2Reply>> handler) =>
+        HandleAsync(http, stateProvider, time, requiredRoles, handler, static (call, h) => h(call));
+
+    public static async Task<IResult> HandleAsync<TState>(HttpContext http, OperatorStateProvider stateProvider, TimeProvider time,
+        Role requiredRoles, TState handlerState, Func<V2Call, TState, ValueTask<V2Reply>> handler)
     {
         var state = stateProvider.Current;
-        if (ApiKeyAuthenticator.Authenticate(http.Request, state, out var client) != AuthOutcome.Authenticated || client is null)
+        if (Authenticate(http.Request, state, out var client) != AuthOutcome.Authenticated || client is null)
             return ProtocolResults.Unauthorized();
         if ((client.Roles & requiredRoles) == 0) return ProtocolResults.Unauthorized();
 
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
-        if (body is null)
-            return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
+        if (body is null) return BodyTooLarge();
 
         // As the reference: an octet-stream body is tried as raw envelope bytes first and, when that fails, as base64
         // text (then the answer is base64 text too); any other body is base64 text.
@@ -83,13 +94,35 @@ public static class V2Pipeline
         if (request.Payload.Length > 0 && !JsonPayload.TryParse(request.Payload, out payload))
             return ProtocolResults.ClientError(EnvelopeErrors.InvalidPayloadJson);
 
-        var reply = await handler(new V2Call(client, payload, state));
+        var reply = await handler(new V2Call(client, payload, state), handlerState);
         if (reply.Error is not null) return reply.Error;
         var encrypted = V2Envelope.EncryptResponse(reply.Json!, request.Nonce, secret, time.GetUtcNow());
         return binaryReply
             ? Results.Bytes(encrypted, "application/octet-stream")
             : Results.Text(Convert.ToBase64String(encrypted), "text/plain");
     }
+
+    /// <summary>
+    /// A v2 endpoint whose body is not an envelope: an API key is optional (a bad one is 401), the body is read within the
+    /// limit, and the handler answers.
+    /// </summary>
+    public static async Task<IResult> HandlePlainAsync<TState>(HttpContext http, OperatorStateProvider stateProvider, TState handlerState,
+        Func<V2PlainCall, TState, IResult> handler)
+    {
+        var auth = Authenticate(http.Request, stateProvider.Current, out _);
+        if (auth == AuthOutcome.Invalid) return ProtocolResults.Unauthorized();
+
+        var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
+        if (body is null) return BodyTooLarge();
+        return handler(new V2PlainCall(auth == AuthOutcome.Authenticated, body, RequestBody.IsOctetStream(http.Request)), handlerState);
+    }
+
+    /// <summary>Step 1: the API key, when one is sent.</summary>
+    private static AuthOutcome Authenticate(HttpRequest request, OperatorState state, out AuthenticatedClient? client) =>
+        ApiKeyAuthenticator.Authenticate(request, state, out client);
+
+    private static IResult BodyTooLarge() =>
+        ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
 
     /// <summary>Opens an envelope with the client secret, or during a rotation's overlap with the previous one.</summary>
     private static EnvelopeStatus Open(byte[] envelope, AuthenticatedClient client, DateTimeOffset now, out byte[]? secret, out V2Request? request)

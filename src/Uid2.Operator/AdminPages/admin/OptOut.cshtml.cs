@@ -38,5 +38,5 @@ public sealed class OptOutModel(AdminService admin, IUid2Store store, OperatorSt
     }
 
     private static DiiKind Kind(string kind) =>
-        DiiKindExtensions.TryParseParameterName(kind, out var k) ? k : throw new AdminException(AdminErrorKind.Invalid, "Unknown kind.");
+        kind is not null && IdentityKinds.TryParseParameterName(kind, out var k) ? k : throw new AdminException(AdminErrorKind.Invalid, "Unknown kind.");
 }
