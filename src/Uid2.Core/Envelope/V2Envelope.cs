@@ -139,10 +139,32 @@ public static class V2Envelope
         return Seal(1, json, nonce, key, now);
     }
 
+    /// <summary>The length of a sealed response for a JSON body of <paramref name="jsonLength"/> bytes.</summary>
+    public static int ResponseLength(int jsonLength) => 8 + NonceLength + jsonLength + Aes256.GcmOverhead;
+
+    /// <summary>
+    /// <see cref="EncryptResponse(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DateTimeOffset)"/> into a
+    /// caller's buffer (e.g. pooled) of at least <see cref="ResponseLength"/> bytes; returns the bytes written.
+    /// </summary>
+    public static int EncryptResponse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> destination)
+    {
+        if (nonce.Length != NonceLength) throw new ArgumentException("The nonce must be 8 bytes.", nameof(nonce));
+        var length = ResponseLength(json.Length);
+        if (destination.Length < length) throw new ArgumentException("The destination is too small.", nameof(destination));
+        SealInto(0, json, nonce, key, now, destination[..length]);
+        return length;
+    }
+
     private static byte[] Seal(int prefix, ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now)
     {
+        var output = new byte[prefix + 8 + NonceLength + json.Length + Aes256.GcmOverhead];
+        SealInto(prefix, json, nonce, key, now, output);
+        return output;
+    }
+
+    private static void SealInto(int prefix, ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> output)
+    {
         var plainLength = 8 + NonceLength + json.Length;
-        var output = new byte[prefix + plainLength + Aes256.GcmOverhead];
         if (prefix == 1) output[0] = EnvelopeVersion;
         byte[]? rented = null;
         var plain = plainLength <= StackLimit ? stackalloc byte[plainLength] : (rented = ArrayPool<byte>.Shared.Rent(plainLength)).AsSpan(0, plainLength);
@@ -151,8 +173,7 @@ public static class V2Envelope
             Wire.I64(plain, 0, now.ToUnixTimeMilliseconds());
             nonce.CopyTo(plain[8..]);
             json.CopyTo(plain[16..]);
-            Aes256.GcmEncrypt(key, plain, output.AsSpan(prefix));
-            return output;
+            Aes256.GcmEncrypt(key, plain, output[prefix..]);
         }
         finally
         {

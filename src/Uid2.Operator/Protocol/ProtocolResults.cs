@@ -1,3 +1,4 @@
+using Uid2.Core.Envelope;
 using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -84,19 +85,94 @@ public static class ProtocolResults
     /// <summary><c>{"status":"success","body":&lt;body&gt;}</c>, the body written by <paramref name="writeBody"/>.</summary>
     public static byte[] SuccessJson(Action<Utf8JsonWriter> writeBody)
     {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+        // A per-thread buffer that keeps its size: a large reply (an identity map) grows it once per thread instead of
+        // doubling through fresh large arrays on every request. Only the exact-size result is allocated.
+        var buffer = t_successBuffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        try
         {
-            w.WriteStartObject();
-            w.WriteString("status", Statuses.Success);
-            w.WritePropertyName("body");
-            writeBody(w);
-            w.WriteEndObject();
+            using (var w = new Utf8JsonWriter(buffer, WriterOptions))
+            {
+                w.WriteStartObject();
+                w.WriteString("status", Statuses.Success);
+                w.WritePropertyName("body");
+                writeBody(w);
+                w.WriteEndObject();
+            }
+            return buffer.WrittenSpan.ToArray();
         }
-        return buffer.WrittenSpan.ToArray();
+        finally
+        {
+            buffer.Clear(); // the JSON may hold identifiers: nothing stays in the kept buffer
+            if (buffer.Capacity > MaxKeptBuffer) t_successBuffer = null;
+        }
     }
 
+    /// <summary>What a thread keeps for <see cref="SuccessJson"/> at most (the largest identity map reply is about this).</summary>
+    private const int MaxKeptBuffer = 4 << 20;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_successBuffer;
+
     public static IResult Json(byte[] json) => Results.Bytes(json, "application/json");
+}
+
+/// <summary>
+/// A 200 with a sealed v2 response, built in pooled buffers (sealed bytes, then their base64 for a text reply) and
+/// written straight to the response: a large reply (an identity map of thousands) allocates no large arrays or strings
+/// for the copies between the JSON and the wire. The buffers go back to the pool once written.
+/// </summary>
+public sealed class SealedReply : IResult
+{
+    private byte[]? _buffer;
+    private readonly int _length;
+    private readonly string _contentType;
+
+    private SealedReply(byte[] buffer, int length, string contentType)
+    {
+        _buffer = buffer;
+        _length = length;
+        _contentType = contentType;
+    }
+
+    public static SealedReply Create(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> secret, DateTimeOffset now, bool binary)
+    {
+        var sealedLength = V2Envelope.ResponseLength(json.Length);
+        var sealedBuffer = ArrayPool<byte>.Shared.Rent(sealedLength);
+        try
+        {
+            V2Envelope.EncryptResponse(json, nonce, secret, now, sealedBuffer);
+            if (binary)
+            {
+                var result = new SealedReply(sealedBuffer, sealedLength, "application/octet-stream");
+                sealedBuffer = null; // the result returns it
+                return result;
+            }
+            var textLength = System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(sealedLength);
+            var text = ArrayPool<byte>.Shared.Rent(textLength);
+            System.Buffers.Text.Base64.EncodeToUtf8(sealedBuffer.AsSpan(0, sealedLength), text, out _, out var written);
+            return new SealedReply(text, written, "text/plain");
+        }
+        finally
+        {
+            if (sealedBuffer is not null) ArrayPool<byte>.Shared.Return(sealedBuffer);
+        }
+    }
+
+    public async Task ExecuteAsync(HttpContext httpContext)
+    {
+        var buffer = Interlocked.Exchange(ref _buffer, null) ?? throw new InvalidOperationException("A reply is written once.");
+        try
+        {
+            httpContext.Response.StatusCode = StatusCodes.Status200OK;
+            httpContext.Response.ContentType = _contentType;
+            httpContext.Response.ContentLength = _length;
+            await httpContext.Response.Body.WriteAsync(buffer.AsMemory(0, _length));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 }
 
 /// <summary>A byte body with a content type and any status code.</summary>

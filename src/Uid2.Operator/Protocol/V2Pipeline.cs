@@ -96,10 +96,7 @@ public static class V2Pipeline
 
         var reply = await handler(new V2Call(client, payload, state), handlerState);
         if (reply.Error is not null) return reply.Error;
-        var encrypted = V2Envelope.EncryptResponse(reply.Json!, request.Nonce, secret, time.GetUtcNow());
-        return binaryReply
-            ? Results.Bytes(encrypted, "application/octet-stream")
-            : Results.Text(Convert.ToBase64String(encrypted), "text/plain");
+        return SealedReply.Create(reply.Json!, request.Nonce, secret, time.GetUtcNow(), binaryReply);
     }
 
     /// <summary>
