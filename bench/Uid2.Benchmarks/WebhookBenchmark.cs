@@ -22,7 +22,8 @@ namespace Uid2.Benchmarks;
 /// in batches of 100 (as group-committed logouts are), delivered by a Production operator (in this process) to
 /// <c>--dsps</c> (default 3) DSP receivers on loopback (real Kestrel, answering 200). Reports, per DSP and overall,
 /// the delivery throughput (first commit to last acknowledgement) and the delay from each opt-out's commit to its
-/// arrival at the DSP (p50, p99, max). <c>dotnet run -c Release --project bench/Uid2.Benchmarks -- webhooks</c>.
+/// arrival at the DSP (p50, p99, max). <c>dotnet run -c Release --project bench/Uid2.Benchmarks -- webhooks
+/// [--provider sqlite|postgres] [--count 10000] [--dsps 3] [--rate 0]</c> (<c>--rate</c>: opt-outs a second, 0 = a burst).
 /// </summary>
 public static class WebhookBenchmark
 {
@@ -36,6 +37,8 @@ public static class WebhookBenchmark
         var provider = Arg("provider", "sqlite");
         var count = int.Parse(Arg("count", "10000"), CultureInfo.InvariantCulture);
         var dsps = int.Parse(Arg("dsps", "3"), CultureInfo.InvariantCulture);
+        // Opt-outs per second to record at (0: as fast as the store takes them, a burst).
+        var rate = double.Parse(Arg("rate", "0"), CultureInfo.InvariantCulture);
 
         var dir = Directory.CreateTempSubdirectory("uid2-webhooks-");
         string? pgDatabase = null;
@@ -97,6 +100,11 @@ public static class WebhookBenchmark
                 await batches.AddOptOutsAsync(batch);
                 var at = Stopwatch.GetTimestamp();
                 foreach (var o in batch) committed[Convert.ToBase64String(o.AdvertisingId)] = at;
+                if (rate > 0)
+                {
+                    var ahead = TimeSpan.FromSeconds(done / rate) - Stopwatch.GetElapsedTime(started);
+                    if (ahead > TimeSpan.Zero) await Task.Delay(ahead);
+                }
             }
             var writeSeconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
@@ -107,7 +115,8 @@ public static class WebhookBenchmark
                 await Task.Delay(20);
             }
 
-            Console.WriteLine($"{provider}: {count:N0} opt-outs recorded in {writeSeconds:F2} s ({count / writeSeconds:N0}/s, batches of 100), {dsps} DSPs");
+            Console.WriteLine($"{provider}: {count:N0} opt-outs recorded in {writeSeconds:F2} s ({count / writeSeconds:N0}/s, batches of 100" +
+                              $"{(rate > 0 ? $", paced at {rate:N0}/s" : ", as fast as the store takes them")}), {dsps} DSPs");
             Console.WriteLine("| DSP | delivered | duplicates | throughput (first commit → last ack) | delay p50 | delay p99 | delay max |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
             var all = new List<double>();
@@ -131,7 +140,11 @@ public static class WebhookBenchmark
         }
         finally
         {
-            if (app is not null) await app.DisposeAsync();
+            if (app is not null)
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
             foreach (var r in receivers) await r.DisposeAsync();
             if (pgDatabase is not null)
             {
