@@ -56,15 +56,17 @@ public static class V2IdentityEndpoints
             return Ok(ProtocolResults.SuccessJson(w =>
             {
                 w.WriteStartObject();
-                w.WriteStartArray("mapped");
+                w.WriteStartArray("mapped"u8);
+                Span<byte> bucket = stackalloc byte[16]; // the bucket id's decimal digits, without a string per identity
                 for (var i = 0; i < results.Length; i++)
                 {
                     if (results[i].Outcome != MapOutcome.Mapped) continue;
                     var id = results[i].Identity!;
                     w.WriteStartObject();
-                    w.WriteString("identifier", values[i]);
-                    w.WriteBase64String("advertising_id", id.RawUid);
-                    w.WriteString("bucket_id", id.BucketId);
+                    w.WriteString("identifier"u8, values[i]);
+                    w.WriteBase64String("advertising_id"u8, id.RawUid);
+                    System.Buffers.Text.Utf8Formatter.TryFormat(id.Bucket.Id, bucket, out var digits);
+                    w.WriteString("bucket_id"u8, bucket[..digits]);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();

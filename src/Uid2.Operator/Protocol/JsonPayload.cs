@@ -44,6 +44,25 @@ public static class JsonPayload
         }
     }
 
+    /// <summary>
+    /// As <see cref="TryParse"/>, without the copy: the document reads <paramref name="json"/> in place, so both must
+    /// live as long as any element is used; the caller disposes the document (its metadata goes back to the pool).
+    /// </summary>
+    public static bool TryParseDocument(ReadOnlyMemory<byte> json, out JsonDocument? document)
+    {
+        document = null;
+        if (!HasWellFormedStrings(json.Span)) return false;
+        try
+        {
+            document = JsonDocument.Parse(json, DocumentOptions);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
     private static bool IsValidUtf8(ReadOnlySequence<byte> sequence) => Utf8.IsValid(sequence.ToArray());
 
     /// <summary>True when the input is well-formed JSON whose strings (escaped or not) all decode to valid UTF-16.</summary>

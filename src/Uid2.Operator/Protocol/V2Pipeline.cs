@@ -90,13 +90,16 @@ public static class V2Pipeline
             ReplayGuard.EnvelopeId(client.Key.KeyId, request.Nonce), request.TimestampMs + ReplayGuard.EnvelopeWindowSeconds * 1000L);
         if (replay != ReplayVerdict.Accepted) return ProtocolResults.Replay(replay);
 
-        JsonElement payload = default;
-        if (request.Payload.Length > 0 && !JsonPayload.TryParse(request.Payload, out payload))
+        // The payload is read in place (no copy of a large identity map) by a document that lives for the handler.
+        JsonDocument? document = null;
+        if (request.Payload.Length > 0 && !JsonPayload.TryParseDocument(request.Payload, out document))
             return ProtocolResults.ClientError(EnvelopeErrors.InvalidPayloadJson);
-
-        var reply = await handler(new V2Call(client, payload, state), handlerState);
-        if (reply.Error is not null) return reply.Error;
-        return SealedReply.Create(reply.Json!, request.Nonce, secret, time.GetUtcNow(), binaryReply);
+        using (document)
+        {
+            var reply = await handler(new V2Call(client, document?.RootElement ?? default, state), handlerState);
+            if (reply.Error is not null) return reply.Error;
+            return SealedReply.Create(reply.Json!, request.Nonce, secret, time.GetUtcNow(), binaryReply);
+        }
     }
 
     /// <summary>
