@@ -77,10 +77,10 @@ public sealed class OptOutWebhookDelivery(IUid2Store store, IHttpClientFactory h
         var due = all
             .Where(w => w.Webhook.Enabled && w.Backlog > 0 && w.NextAttempt <= now && (w.LeaseOwner is null || w.LeaseOwner == _owner || w.LeaseUntil < now))
             .ToList();
-        await Task.WhenAll(due.Select(w => DrainAsync(webhooks, w.Webhook, ct))).ConfigureAwait(false);
+        await Task.WhenAll(due.Select(w => DrainAsync(webhooks, w.Webhook, w.ConsecutiveFailures, ct))).ConfigureAwait(false);
     }
 
-    private async Task DrainAsync(IStoreOptOutWebhooks webhooks, OptOutWebhook webhook, CancellationToken ct)
+    private async Task DrainAsync(IStoreOptOutWebhooks webhooks, OptOutWebhook webhook, int failuresSoFar, CancellationToken ct)
     {
         var o = options.Value;
         var lease = 2 * o.TotalRequestTimeout;
@@ -115,7 +115,8 @@ public sealed class OptOutWebhookDelivery(IUid2Store store, IHttpClientFactory h
             await webhooks.CompleteOptOutDeliveriesAsync(webhook.SiteId, delivered, time.GetUtcNow(), lastDelay, CancellationToken.None).ConfigureAwait(false);
             if (failure is not null)
             {
-                var failures = await ConsecutiveFailuresAsync(webhooks, webhook.SiteId, ct).ConfigureAwait(false) + 1;
+                // A drain ends at its first failure, so the streak is the one the round read, plus this one.
+                var failures = failuresSoFar + 1;
                 var backoff = Backoff(failures, o);
                 metrics.WebhookFailed(webhook.SiteId);
                 logger.LogWarning("Opt-out webhook of site {SiteId} failed ({Failure}); attempt {Attempt}, next in {Seconds} s", webhook.SiteId, failure,
@@ -126,9 +127,6 @@ public sealed class OptOutWebhookDelivery(IUid2Store store, IHttpClientFactory h
             }
         }
     }
-
-    private static async Task<int> ConsecutiveFailuresAsync(IStoreOptOutWebhooks webhooks, int siteId, CancellationToken ct) =>
-        (await webhooks.ListOptOutWebhooksAsync(ct).ConfigureAwait(false)).FirstOrDefault(w => w.Webhook.SiteId == siteId)?.ConsecutiveFailures ?? 0;
 
     /// <summary>1 s, 2 s, 4 s … doubling per consecutive failure, at most <see cref="OptOutWebhookOptions.MaxBackoffSeconds"/>.</summary>
     public static TimeSpan Backoff(int consecutiveFailures, OptOutWebhookOptions o)
