@@ -39,6 +39,12 @@ public sealed record V2Request(long TimestampMs, byte[] Nonce, byte[] Payload)
 }
 
 /// <summary>
+/// A request envelope opened in place (<see cref="V2Envelope.TryOpenRequestInPlace"/>): client timestamp (epoch ms), the
+/// 8-byte nonce, and where the UTF-8 JSON payload lies in the envelope buffer (length 0 when the request carried none).
+/// </summary>
+public readonly record struct OpenedRequest(long TimestampMs, byte[] Nonce, int PayloadOffset, int PayloadLength);
+
+/// <summary>
 /// The v2 request/response envelope (§2): AES-256-GCM with the client secret.
 /// Request = 0x01 ‖ IV(12) ‖ GCM(timestamp ms (8) ‖ nonce (8) ‖ JSON) ‖ tag(16);
 /// response = IV(12) ‖ GCM(timestamp ms ‖ request nonce ‖ JSON) ‖ tag(16).
@@ -77,6 +83,27 @@ public static class V2Envelope
             plain.Clear();
             if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         }
+    }
+
+    /// <summary>
+    /// Opens a raw request envelope in place: the JSON payload is decrypted over the envelope's own ciphertext, so a large
+    /// request (an identity map of thousands) is never copied. On success <paramref name="request"/> says where the payload
+    /// lies in <paramref name="envelope"/>; on a failed decryption the ciphertext is overwritten with zeros (a second
+    /// secret must be tried on a copy). Never throws for bad input.
+    /// </summary>
+    public static EnvelopeStatus TryOpenRequestInPlace(Span<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out OpenedRequest request)
+    {
+        request = default;
+        if (envelope.Length < MinRequestLength) return EnvelopeStatus.TooShort;
+        if (envelope[0] != EnvelopeVersion) return EnvelopeStatus.UnsupportedVersion;
+
+        const int plainStart = 1 + Aes256.GcmIvSize;
+        var plain = envelope.Slice(plainStart, envelope.Length - 1 - Aes256.GcmOverhead);
+        if (!Aes256.TryGcmDecrypt(clientSecret, envelope[1..], plain)) return EnvelopeStatus.DecryptFailed;
+        var timestamp = Wire.I64(plain, 0);
+        if (!IsFresh(timestamp, now)) return EnvelopeStatus.StaleTimestamp;
+        request = new OpenedRequest(timestamp, plain.Slice(8, NonceLength).ToArray(), plainStart + 16, plain.Length - 16);
+        return EnvelopeStatus.Success;
     }
 
     /// <summary>
@@ -137,6 +164,39 @@ public static class V2Envelope
     {
         nonce = RandomNumberGenerator.GetBytes(NonceLength);
         return Seal(1, json, nonce, key, now);
+    }
+
+    /// <summary>The length of a request envelope for a JSON payload of <paramref name="jsonLength"/> bytes.</summary>
+    public static int RequestLength(int jsonLength) => 1 + 8 + NonceLength + jsonLength + Aes256.GcmOverhead;
+
+    /// <summary>
+    /// Client side: <see cref="EncryptRequest(ReadOnlySpan{byte}, ReadOnlySpan{byte}, DateTimeOffset, out byte[])"/> into a
+    /// caller's buffer (e.g. pooled) of at least <see cref="RequestLength"/> bytes, with a random nonce written to
+    /// <paramref name="nonce"/> (8 bytes); returns the bytes written.
+    /// </summary>
+    public static int EncryptRequest(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> nonce, Span<byte> destination)
+    {
+        if (nonce.Length != NonceLength) throw new ArgumentException("The nonce must be 8 bytes.", nameof(nonce));
+        var length = RequestLength(json.Length);
+        if (destination.Length < length) throw new ArgumentException("The destination is too small.", nameof(destination));
+        RandomNumberGenerator.Fill(nonce);
+        SealInto(1, json, nonce, key, now, destination[..length]);
+        return length;
+    }
+
+    /// <summary>
+    /// Client side: opens a response in place and checks its nonce; on success <paramref name="json"/> is where the JSON
+    /// lies in <paramref name="response"/>. False on any failure (the buffer's content is then unspecified).
+    /// </summary>
+    public static bool TryOpenResponseInPlace(Span<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out Range json)
+    {
+        json = default;
+        if (response.Length < Aes256.GcmOverhead + 8 + NonceLength || expectedNonce.Length != NonceLength) return false;
+        var plain = response.Slice(Aes256.GcmIvSize, response.Length - Aes256.GcmOverhead);
+        if (!Aes256.TryGcmDecrypt(key, response, plain)) return false;
+        if (!plain.Slice(8, NonceLength).SequenceEqual(expectedNonce)) return false;
+        json = new Range(Aes256.GcmIvSize + 16, Aes256.GcmIvSize + plain.Length);
+        return true;
     }
 
     /// <summary>The length of a sealed response for a JSON body of <paramref name="jsonLength"/> bytes.</summary>

@@ -38,6 +38,10 @@ public sealed class IdentityDeriver
         IdentityHasher.FirstLevelHash(input.DiiHash, Salts.FirstLevelSalt, dest32);
     }
 
+    /// <summary>Allocation-free first-level hash of a DII hash (32 bytes) into <paramref name="dest32"/>.</summary>
+    public void FirstLevelHash(ReadOnlySpan<byte> diiHash, Span<byte> dest32)
+        => IdentityHasher.FirstLevelHash(diiHash, Salts.FirstLevelSalt, dest32);
+
     /// <summary>Full derivation: first-level hash, bucket, current and (if applicable) previous raw UID.</summary>
     public DerivedIdentity Derive(in IdentityInput input, DateTimeOffset now)
         => DeriveCore(input.Type, FirstLevelHash(input), now.ToUnixTimeMilliseconds());
@@ -56,6 +60,17 @@ public sealed class IdentityDeriver
         var bucket = BucketFor(firstLevelHash);
         IdentityHasher.RawUidV3(Scope, type, firstLevelHash, bucket.CurrentSalt, rawUid33);
         return bucket;
+    }
+
+    /// <summary>
+    /// Allocation-free previous v3 raw UID (the bucket's previous salt) into <paramref name="rawUid33"/>, when that salt is
+    /// still usable at <paramref name="nowMs"/> (<see cref="HasUsablePreviousSalt"/>); false, writing nothing, otherwise.
+    /// </summary>
+    public bool TryComputePreviousRawUid(IdentityType type, ReadOnlySpan<byte> firstLevelHash, SaltBucket bucket, long nowMs, Span<byte> rawUid33)
+    {
+        if (!HasUsablePreviousSalt(bucket, nowMs)) return false;
+        IdentityHasher.RawUidV3(Scope, type, firstLevelHash, bucket.PreviousSalt!, rawUid33);
+        return true;
     }
 
     /// <summary>

@@ -51,40 +51,39 @@ public static class V2IdentityEndpoints
             kind ??= DiiKind.Email;
             values ??= [];
 
-            var now = time.GetUtcNow();
-            var results = mapper.Map(call.State, kind.Value, values, now);
-            return Ok(ProtocolResults.SuccessJson(w =>
+            var batch = mapper.Map(call.State, kind.Value, values, time.GetUtcNow());
+            return Ok(w =>
             {
                 w.WriteStartObject();
                 w.WriteStartArray("mapped"u8);
                 Span<byte> bucket = stackalloc byte[16]; // the bucket id's decimal digits, without a string per identity
-                for (var i = 0; i < results.Length; i++)
+                for (var i = 0; i < batch.Count; i++)
                 {
-                    if (results[i].Outcome != MapOutcome.Mapped) continue;
-                    var id = results[i].Identity!;
+                    if (batch.Outcome(i) != MapOutcome.Mapped) continue;
                     w.WriteStartObject();
                     w.WriteString("identifier"u8, values[i]);
-                    w.WriteBase64String("advertising_id"u8, id.RawUid);
-                    System.Buffers.Text.Utf8Formatter.TryFormat(id.Bucket.Id, bucket, out var digits);
+                    w.WriteBase64String("advertising_id"u8, batch.RawUid(i));
+                    System.Buffers.Text.Utf8Formatter.TryFormat(batch.Bucket(i).Id, bucket, out var digits);
                     w.WriteString("bucket_id"u8, bucket[..digits]);
                     w.WriteEndObject();
                 }
                 w.WriteEndArray();
-                if (results.Any(r => r.Outcome != MapOutcome.Mapped))
+                if (!batch.AllMapped)
                 {
-                    w.WriteStartArray("unmapped");
-                    for (var i = 0; i < results.Length; i++)
+                    w.WriteStartArray("unmapped"u8);
+                    for (var i = 0; i < batch.Count; i++)
                     {
-                        if (results[i].Outcome == MapOutcome.Mapped) continue;
+                        var outcome = batch.Outcome(i);
+                        if (outcome == MapOutcome.Mapped) continue;
                         w.WriteStartObject();
-                        w.WriteString("identifier", values[i]);
-                        w.WriteString("reason", results[i].Outcome == MapOutcome.OptOut ? "optout" : "invalid identifier");
+                        w.WriteString("identifier"u8, values[i]);
+                        w.WriteString("reason"u8, outcome == MapOutcome.OptOut ? "optout"u8 : "invalid identifier"u8);
                         w.WriteEndObject();
                     }
                     w.WriteEndArray();
                 }
                 w.WriteEndObject();
-            }));
+            }, batch);
         });
 
     private static Task<IResult> MapV3(HttpContext http, OperatorStateProvider state, TimeProvider time, IdentityMapService mapper) =>
@@ -111,30 +110,32 @@ public static class V2IdentityEndpoints
 
             var now = time.GetUtcNow();
             var nowMs = now.ToUnixTimeMilliseconds();
-            var mapped = inputs.Select(i => (i.Kind, Results: mapper.Map(call.State, i.Kind, i.Values, now))).ToList();
-            return Ok(ProtocolResults.SuccessJson(w =>
+            var mapped = new Batches(inputs.Count);
+            foreach (var (kind, values) in inputs) mapped.Add((kind, mapper.Map(call.State, kind, values, now, withPrevious: true)));
+            return Ok(w =>
             {
                 w.WriteStartObject();
                 foreach (var k in DiiKindExtensions.All)
                 {
                     w.WriteStartArray(k.ParameterName());
-                    foreach (var (kind, results) in mapped)
+                    foreach (var (kind, batch) in mapped)
                     {
                         if (kind != k) continue;
-                        foreach (var r in results)
+                        for (var i = 0; i < batch.Count; i++)
                         {
                             w.WriteStartObject();
-                            if (r.Outcome == MapOutcome.Mapped)
+                            var outcome = batch.Outcome(i);
+                            if (outcome == MapOutcome.Mapped)
                             {
-                                var id = r.Identity!;
-                                w.WriteBase64String("u", id.RawUid);
-                                if (id.PreviousRawUid is { } previous) w.WriteBase64String("p", previous);
-                                else w.WriteNull("p");
-                                w.WriteNumber("r", IdentityDeriver.RefreshFromMs(id.Bucket, nowMs) / 1000);
+                                w.WriteBase64String("u"u8, batch.RawUid(i));
+                                var previous = batch.PreviousRawUid(i);
+                                if (!previous.IsEmpty) w.WriteBase64String("p"u8, previous);
+                                else w.WriteNull("p"u8);
+                                w.WriteNumber("r"u8, IdentityDeriver.RefreshFromMs(batch.Bucket(i), nowMs) / 1000);
                             }
                             else
                             {
-                                w.WriteString("e", r.Outcome == MapOutcome.OptOut ? "optout" : "invalid identifier");
+                                w.WriteString("e"u8, outcome == MapOutcome.OptOut ? "optout"u8 : "invalid identifier"u8);
                             }
                             w.WriteEndObject();
                         }
@@ -142,8 +143,17 @@ public static class V2IdentityEndpoints
                     w.WriteEndArray();
                 }
                 w.WriteEndObject();
-            }));
+            }, mapped);
         });
+
+    /// <summary>The batches of one v3 request (one per kind), disposed together once the reply is sealed.</summary>
+    private sealed class Batches(int capacity) : List<(DiiKind Kind, MapBatch Batch)>(capacity), IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var (_, batch) in this) batch.Dispose();
+        }
+    }
 
     private static Task<IResult> Buckets(HttpContext http, OperatorStateProvider state, TimeProvider time) =>
         V2Pipeline.HandleAsync(http, state, time, Role.Mapper, call =>
@@ -247,4 +257,7 @@ public static class V2IdentityEndpoints
     private static ValueTask<V2Reply> Fail(string message) => ValueTask.FromResult(V2Reply.Fail(ProtocolResults.ClientError(message)));
 
     private static ValueTask<V2Reply> Ok(byte[] json) => ValueTask.FromResult(V2Reply.Encrypt(json));
+
+    private static ValueTask<V2Reply> Ok(Action<Utf8JsonWriter> writeBody, IDisposable? owned = null) =>
+        ValueTask.FromResult(V2Reply.Success(writeBody, owned));
 }

@@ -85,27 +85,63 @@ public static class ProtocolResults
     /// <summary><c>{"status":"success","body":&lt;body&gt;}</c>, the body written by <paramref name="writeBody"/>.</summary>
     public static byte[] SuccessJson(Action<Utf8JsonWriter> writeBody)
     {
-        // A per-thread buffer that keeps its size: a large reply (an identity map) grows it once per thread instead of
-        // doubling through fresh large arrays on every request. Only the exact-size result is allocated.
-        var buffer = t_successBuffer ??= new ArrayBufferWriter<byte>(1024);
-        buffer.ResetWrittenCount();
+        var buffer = WriteSuccess(writeBody);
         try
         {
-            using (var w = new Utf8JsonWriter(buffer, WriterOptions))
-            {
-                w.WriteStartObject();
-                w.WriteString("status", Statuses.Success);
-                w.WritePropertyName("body");
-                writeBody(w);
-                w.WriteEndObject();
-            }
             return buffer.WrittenSpan.ToArray();
         }
         finally
         {
-            buffer.Clear(); // the JSON may hold identifiers: nothing stays in the kept buffer
-            if (buffer.Capacity > MaxKeptBuffer) t_successBuffer = null;
+            Release(buffer);
         }
+    }
+
+    /// <summary>
+    /// The success JSON sealed for the caller (<see cref="SealedReply"/>) straight from the thread's JSON buffer: a large
+    /// reply (an identity map) is never copied into an array of its own.
+    /// </summary>
+    public static SealedReply SealSuccess(Action<Utf8JsonWriter> writeBody, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> secret,
+        DateTimeOffset now, bool binary)
+    {
+        var buffer = WriteSuccess(writeBody);
+        try
+        {
+            return SealedReply.Create(buffer.WrittenSpan, nonce, secret, now, binary);
+        }
+        finally
+        {
+            Release(buffer);
+        }
+    }
+
+    private static ArrayBufferWriter<byte> WriteSuccess(Action<Utf8JsonWriter> writeBody)
+    {
+        // A per-thread buffer that keeps its size: a large reply (an identity map) grows it once per thread instead of
+        // doubling through fresh large arrays on every request.
+        var buffer = t_successBuffer ??= new ArrayBufferWriter<byte>(1024);
+        t_successBuffer = null; // taken: a reply written while this one is (never, but safely) gets its own
+        buffer.ResetWrittenCount();
+        try
+        {
+            using var w = new Utf8JsonWriter(buffer, WriterOptions);
+            w.WriteStartObject();
+            w.WriteString("status", Statuses.Success);
+            w.WritePropertyName("body");
+            writeBody(w);
+            w.WriteEndObject();
+        }
+        catch
+        {
+            Release(buffer);
+            throw;
+        }
+        return buffer;
+    }
+
+    private static void Release(ArrayBufferWriter<byte> buffer)
+    {
+        buffer.Clear(); // the JSON may hold identifiers: nothing stays in the kept buffer
+        if (buffer.Capacity <= MaxKeptBuffer) t_successBuffer = buffer;
     }
 
     /// <summary>What a thread keeps for <see cref="SuccessJson"/> at most (the largest identity map reply is about this).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using Uid2.Core.Auth;
 using Uid2.Core.Envelope;
@@ -15,11 +16,19 @@ public readonly record struct V2Call(AuthenticatedClient Client, JsonElement Pay
 /// </summary>
 public readonly record struct V2PlainCall(bool Authenticated, byte[] Body, bool OctetStream);
 
-/// <summary>What a v2 handler answers: JSON to encrypt back to the caller, or a plain protocol error.</summary>
-public readonly record struct V2Reply(byte[]? Json, IResult? Error)
+/// <summary>
+/// What a v2 handler answers: JSON to encrypt back to the caller — ready bytes, or a success body the pipeline writes
+/// straight into the sealed reply (no array of the whole JSON) — or a plain protocol error. <see cref="Owned"/> is
+/// disposed once the reply is sealed (e.g. the pooled buffers the body is written from).
+/// </summary>
+public readonly record struct V2Reply(byte[]? Json, Action<Utf8JsonWriter>? SuccessBody, IDisposable? Owned, IResult? Error)
 {
-    public static V2Reply Encrypt(byte[] json) => new(json, null);
-    public static V2Reply Fail(IResult error) => new(null, error);
+    public static V2Reply Encrypt(byte[] json) => new(json, null, null, null);
+
+    /// <summary><c>{"status":"success","body":…}</c> with the body written by <paramref name="writeBody"/> when sealed.</summary>
+    public static V2Reply Success(Action<Utf8JsonWriter> writeBody, IDisposable? owned = null) => new(null, writeBody, owned, null);
+
+    public static V2Reply Fail(IResult error) => new(null, null, null, error);
 }
 
 /// <summary>
@@ -42,47 +51,53 @@ public static class V2Pipeline
             return ProtocolResults.Unauthorized();
         if ((client.Roles & requiredRoles) == 0) return ProtocolResults.Unauthorized();
 
-        var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
+        using var body = await RequestBody.ReadPooledAsync(http.Request, http.RequestAborted);
         if (body is null) return BodyTooLarge();
 
         // As the reference: an octet-stream body is tried as raw envelope bytes first and, when that fails, as base64
-        // text (then the answer is base64 text too); any other body is base64 text.
+        // text (then the answer is base64 text too); any other body is base64 text. Both are decoded and opened in the
+        // pooled body buffer itself: the payload is never copied.
         var now = time.GetUtcNow();
         var binaryReply = false;
         byte[]? secret = null;
-        V2Request? request = null;
+        OpenedRequest request = default;
         EnvelopeStatus status;
         string? errorMessage = null;
         if (body.Length == 0)
         {
             return ProtocolResults.ClientError(EnvelopeErrors.Missing);
         }
+        var envelope = body.Span;
         if (RequestBody.IsOctetStream(http.Request))
         {
-            status = Open(body, client, now, out secret, out request);
+            // A failed decryption zeroes the ciphertext, but only a body starting with the version byte 0x01 gets that
+            // far, and such a body is not base64 text either way.
+            status = Open(envelope, client, now, out secret, out request);
             binaryReply = status == EnvelopeStatus.Success;
             if (status != EnvelopeStatus.Success)
             {
-                errorMessage = EnvelopeErrors.For(status, body);
-                if (RequestBody.TryDecodeBase64(body, out var decoded))
+                errorMessage = EnvelopeErrors.For(status, envelope);
+                if (RequestBody.TryDecodeBase64InPlace(envelope, out var decodedLength))
                 {
-                    status = Open(decoded, client, now, out secret, out request);
-                    errorMessage = EnvelopeErrors.For(status, decoded);
+                    envelope = envelope[..decodedLength];
+                    status = Open(envelope, client, now, out secret, out request);
+                    errorMessage = EnvelopeErrors.For(status, envelope);
                 }
             }
         }
-        else if (RequestBody.TryDecodeBase64(body, out var decoded))
+        else if (RequestBody.TryDecodeBase64InPlace(envelope, out var decodedLength))
         {
-            status = Open(decoded, client, now, out secret, out request);
-            errorMessage = EnvelopeErrors.For(status, decoded);
+            envelope = envelope[..decodedLength];
+            status = Open(envelope, client, now, out secret, out request);
+            errorMessage = EnvelopeErrors.For(status, envelope);
         }
         else
         {
-            return ProtocolResults.ClientError(EnvelopeErrors.IsJsonObject(body) ? EnvelopeErrors.UnencryptedJson : EnvelopeErrors.NotBase64);
+            return ProtocolResults.ClientError(EnvelopeErrors.IsJsonObject(body.Span) ? EnvelopeErrors.UnencryptedJson : EnvelopeErrors.NotBase64);
         }
         if (status == EnvelopeStatus.Success && secret is null)
             return ProtocolResults.Error(StatusCodes.Status401Unauthorized, "invalid_client", "Client secret is not configured");
-        if (status != EnvelopeStatus.Success || request is null || secret is null)
+        if (status != EnvelopeStatus.Success || request.Nonce is null || secret is null)
             return ProtocolResults.ClientError(errorMessage ?? status.Message());
 
         // Only an authentic envelope reaches the replay cache: nobody without the client secret can fill it.
@@ -90,15 +105,25 @@ public static class V2Pipeline
             ReplayGuard.EnvelopeId(client.Key.KeyId, request.Nonce), request.TimestampMs + ReplayGuard.EnvelopeWindowSeconds * 1000L);
         if (replay != ReplayVerdict.Accepted) return ProtocolResults.Replay(replay);
 
-        // The payload is read in place (no copy of a large identity map) by a document that lives for the handler.
+        // The payload is read in place (in the body buffer) by a document that lives for the handler and the reply.
         JsonDocument? document = null;
-        if (request.Payload.Length > 0 && !JsonPayload.TryParseDocument(request.Payload, out document))
+        if (request.PayloadLength > 0
+            && !JsonPayload.TryParseDocument(body.Buffer.AsMemory(request.PayloadOffset, request.PayloadLength), out document))
             return ProtocolResults.ClientError(EnvelopeErrors.InvalidPayloadJson);
         using (document)
         {
             var reply = await handler(new V2Call(client, document?.RootElement ?? default, state), handlerState);
-            if (reply.Error is not null) return reply.Error;
-            return SealedReply.Create(reply.Json!, request.Nonce, secret, time.GetUtcNow(), binaryReply);
+            try
+            {
+                if (reply.Error is not null) return reply.Error;
+                return reply.SuccessBody is { } writeBody
+                    ? ProtocolResults.SealSuccess(writeBody, request.Nonce, secret, time.GetUtcNow(), binaryReply)
+                    : SealedReply.Create(reply.Json!, request.Nonce, secret, time.GetUtcNow(), binaryReply);
+            }
+            finally
+            {
+                reply.Owned?.Dispose();
+            }
         }
     }
 
@@ -124,30 +149,42 @@ public static class V2Pipeline
     private static IResult BodyTooLarge() =>
         ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
 
-    /// <summary>Opens an envelope with the client secret, or during a rotation's overlap with the previous one.</summary>
-    private static EnvelopeStatus Open(byte[] envelope, AuthenticatedClient client, DateTimeOffset now, out byte[]? secret, out V2Request? request)
+    /// <summary>
+    /// Opens an envelope in place with the client secret, or during a rotation's overlap with the previous one (then the
+    /// first attempt runs on a copy: a failed decryption zeroes what it was given).
+    /// </summary>
+    private static EnvelopeStatus Open(Span<byte> envelope, AuthenticatedClient client, DateTimeOffset now, out byte[]? secret, out OpenedRequest request)
     {
-        TryDecrypt(envelope, client.Key.ClientSecret, now, out secret, out request, out var status);
-        if (status == EnvelopeStatus.DecryptFailed && client.Key.PreviousSecretAt(now) is { } previous)
+        if (client.Key.PreviousSecretAt(now) is not { } previous) return TryOpen(envelope, client.Key.ClientSecret, now, out secret, out request);
+        var copy = ArrayPool<byte>.Shared.Rent(envelope.Length);
+        try
         {
+            envelope.CopyTo(copy);
+            var status = TryOpen(copy.AsSpan(0, envelope.Length), client.Key.ClientSecret, now, out secret, out request);
+            if (status != EnvelopeStatus.DecryptFailed)
+            {
+                // Opened (or refused before decrypting): the buffer the caller reads the payload from must hold it.
+                copy.AsSpan(0, envelope.Length).CopyTo(envelope);
+                return status;
+            }
             // The reply is sealed with the secret that worked.
-            TryDecrypt(envelope, previous, now, out secret, out request, out status);
+            return TryOpen(envelope, previous, now, out secret, out request);
         }
-        return status;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(copy, clearArray: true);
+        }
     }
 
-    private static bool TryDecrypt(byte[] envelope, string clientSecret, DateTimeOffset now, out byte[]? secret, out V2Request? request,
-        out EnvelopeStatus status)
+    private static EnvelopeStatus TryOpen(Span<byte> envelope, string clientSecret, DateTimeOffset now, out byte[]? secret, out OpenedRequest request)
     {
-        request = null;
+        request = default;
         secret = new byte[32];
         if (!Convert.TryFromBase64String(clientSecret, secret, out var written) || written != 32)
         {
             secret = null;
-            status = EnvelopeStatus.Success; // the caller answers "not configured"
-            return false;
+            return EnvelopeStatus.Success; // the caller answers "not configured"
         }
-        status = V2Envelope.TryDecryptRequest(envelope, secret, now, out request);
-        return status == EnvelopeStatus.Success;
+        return V2Envelope.TryOpenRequestInPlace(envelope, secret, now, out request);
     }
 }

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using FsCheck;
@@ -25,6 +26,63 @@ public class V2EnvelopeTests
     private const string MalformedJsonEnvelope =
         "AWDCc1W2zSIJUFbCF1Ti7FxS9Vq4xywgUxHWm60+aaNIbk9k1c3GLjcezo6ZGx3J9TUEKdCXLVi+t2d4T17acgSZYRhfTUC6OfxEHxzSkhDLviQ6BXqrx0Ute5PWT55FYG5dR8YM8CAUfLuWSxCq4yB+aJ/Sojpl2nmDO7sn7D6K+dAsdCtyciM+8ihxzOb7obhlOhjS5159XqkQTcAQvbfLXi/QJRtFPoDBpwQQZ3TvBFPUvh8uiT0Zb708Xt7zt9NHziqkwAcJWIvnTgLkxBdACpbGGl3mNcwJhHwBM0m9zlSy050yyx/b+U1mJxjj5yqBwaNSzTKiGHs+M1+vhmVD8w7J13Ec+jAUa8rUeN7c61GD/Rh7GndeEBo4WVLvfw==";
     private static readonly DateTimeOffset MalformedNow = DateTimeOffset.Parse("2024-03-20T06:33:15.627Z");
+
+    [Fact]
+    public void Operator_vector_opens_in_place_with_the_same_payload_and_nonce()
+    {
+        // uid2-operator V2RequestUtilTest's envelope, opened over its own buffer (the operator's hot path) and by the
+        // copying API: same timestamp, nonce and payload bytes.
+        Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryDecryptRequestBase64(ValidEnvelope, OperatorClientSecret, OperatorNow, out var copied));
+        var buffer = Convert.FromBase64String(ValidEnvelope);
+        Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryOpenRequestInPlace(buffer, OperatorClientSecret, OperatorNow, out var opened));
+        Assert.Equal(copied!.TimestampMs, opened.TimestampMs);
+        Assert.Equal(copied.Nonce, opened.Nonce);
+        Assert.Equal(copied.Payload, buffer.AsSpan(opened.PayloadOffset, opened.PayloadLength).ToArray());
+        Assert.Equal(1 + 12 + 16, opened.PayloadOffset); // version, IV, timestamp and nonce before it
+    }
+
+    [Fact]
+    public void In_place_open_refuses_what_the_copying_open_refuses()
+    {
+        var buffer = Convert.FromBase64String(ValidEnvelope);
+        Assert.Equal(EnvelopeStatus.DecryptFailed, V2Envelope.TryOpenRequestInPlace(buffer.ToArray(), WrongClientSecret, OperatorNow, out var none));
+        Assert.Null(none.Nonce);
+        Assert.Equal(EnvelopeStatus.StaleTimestamp, V2Envelope.TryOpenRequestInPlace(buffer.ToArray(), OperatorClientSecret, OperatorNow.AddMinutes(3), out _));
+        Assert.Equal(EnvelopeStatus.TooShort, V2Envelope.TryOpenRequestInPlace(buffer.AsSpan(0, V2Envelope.MinRequestLength - 1).ToArray(), OperatorClientSecret, OperatorNow, out _));
+        var version2 = buffer.ToArray();
+        version2[0] = 2;
+        Assert.Equal(EnvelopeStatus.UnsupportedVersion, V2Envelope.TryOpenRequestInPlace(version2, OperatorClientSecret, OperatorNow, out _));
+        // A flipped tag bit: refused, and the ciphertext is zeroed rather than left half-decrypted.
+        var tampered = buffer.ToArray();
+        tampered[^1] ^= 1;
+        Assert.Equal(EnvelopeStatus.DecryptFailed, V2Envelope.TryOpenRequestInPlace(tampered, OperatorClientSecret, OperatorNow, out _));
+        Assert.All(tampered.AsSpan(13, tampered.Length - 29).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Property(MaxTest = 200)]
+    public void Span_request_round_trips_through_in_place_open_and_response(byte[] payload, byte[] reply)
+    {
+        // Client side into caller buffers (the load generator's path) and operator side in place: the same bytes arrive,
+        // and a response sealed for the nonce opens in place for that nonce only.
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var now = DateTimeOffset.UtcNow;
+        var nonce = new byte[V2Envelope.NonceLength];
+        var envelope = new byte[V2Envelope.RequestLength(payload.Length) + 5];
+        var length = V2Envelope.EncryptRequest(payload, secret, now, nonce, envelope);
+        Assert.Equal(V2Envelope.RequestLength(payload.Length), length);
+        Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryOpenRequestInPlace(envelope.AsSpan(0, length), secret, now, out var opened));
+        Assert.Equal(nonce, opened.Nonce);
+        Assert.Equal(payload, envelope.AsSpan(opened.PayloadOffset, opened.PayloadLength).ToArray());
+
+        var sealedReply = V2Envelope.EncryptResponse(reply, opened.Nonce, secret, now);
+        Assert.True(V2Envelope.TryOpenResponseInPlace(sealedReply.ToArray(), secret, nonce, out var json));
+        var copy = sealedReply.ToArray();
+        V2Envelope.TryOpenResponseInPlace(copy, secret, nonce, out json);
+        Assert.Equal(reply, copy[json]);
+        var otherNonce = (byte[])nonce.Clone();
+        otherNonce[0] ^= 1;
+        Assert.False(V2Envelope.TryOpenResponseInPlace(sealedReply.ToArray(), secret, otherNonce, out _));
+    }
 
     [Fact]
     public void Operator_vector_decrypts()

@@ -48,6 +48,23 @@ public class IdentityHasherTests
     }
 
     [Fact]
+    public void The_reused_per_thread_hash_matches_one_shot_sha256_from_many_threads()
+    {
+        // IdentityHasher reuses one SHA-256 context per thread: interleaved calls on many threads, of all lengths across
+        // the block boundaries, must each give exactly the one-shot digest (no state left between calls).
+        Parallel.For(0, 2_000, i =>
+        {
+            var text = new string((char)('a' + i % 26), i % 300) + "@example.com";
+            Span<byte> dest = stackalloc byte[32];
+            IdentityHasher.HashDii(text, dest);
+            Assert.Equal(Sha(text), dest.ToArray());
+            var salt = new string('s', i % 130);
+            IdentityHasher.FirstLevelHash(dest.ToArray(), salt, dest);
+            Assert.Equal(Sha(B64(Sha(text)) + salt), dest.ToArray());
+        });
+    }
+
+    [Fact]
     public void Long_salts_are_hashed_correctly()
     {
         var salt = new string('s', 4000) + "é";
