@@ -156,6 +156,12 @@ foreach (var name in halfLoad.Where(peaks.ContainsKey))
     pacer.Start();
     pacer.Join();
     await Task.WhenAll(inFlight);
+    if (Environment.GetEnvironmentVariable("LOADTEST_SLOW") is not null)
+    {
+        // Diagnostics: when the slow requests (> 5 ms) were due, in 100 ms windows.
+        var windows = latencies.Select((l, k) => (l, k)).Where(x => x.l > 5).GroupBy(x => (int)(x.k / rate * 10)).Select(g => $"{g.Key / 10.0:F1}s:{g.Count()}(max {g.Max(x => x.l):F0})");
+        Console.Error.WriteLine("slow: " + string.Join(" ", windows));
+    }
     Array.Sort(latencies);
     double Q(double q) => latencies.Length == 0 ? 0 : latencies[Math.Min(latencies.Length - 1, (int)(q * latencies.Length))];
     if (Environment.GetEnvironmentVariable("LOADTEST_GC") is not null)
