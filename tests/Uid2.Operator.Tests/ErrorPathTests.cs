@@ -135,6 +135,27 @@ public abstract class ErrorPathTests(StoreKind store) : IAsyncLifetime
     }
 
     [SkippableFact]
+    public async Task Chunked_and_line_wrapped_envelopes_are_read_whole_and_decoded_in_place()
+    {
+        // No Content-Length (chunked, so the pooled body buffer grows as it reads) and base64 wrapped at 76 characters
+        // (whitespace anywhere is ignored, as Convert.FromBase64String does): the envelope still opens.
+        var secret = Convert.FromBase64String(_publisher.Secret);
+        var emails = string.Join(",", Enumerable.Range(0, 300).Select(i => $"\"chunked.{i}@example.com\""));
+        var envelope = V2Envelope.EncryptRequest(Encoding.UTF8.GetBytes($"{{\"email\":\"chunked@example.com\",\"pad\":[{emails}]}}"),
+            secret, DateTimeOffset.UtcNow, out var nonce);
+        var wrapped = Convert.ToBase64String(envelope, Base64FormattingOptions.InsertLineBreaks) + "\r\n";
+        Assert.True(wrapped.Length > 8192); // more than the buffer a body of unknown length starts with
+        var content = new StreamContent(new MemoryStream(Encoding.ASCII.GetBytes(wrapped)));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/token/generate") { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _publisher.ApiKey);
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await _host.Http.SendAsync(request);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.True(V2Envelope.TryDecryptResponse(Convert.FromBase64String(await response.Content.ReadAsStringAsync()), secret, nonce, out var json));
+        Assert.Equal("success", JsonDocument.Parse(json!).RootElement.GetProperty("status").GetString());
+    }
+
+    [SkippableFact]
     public async Task Oversized_body_is_rejected_with_413_in_protocol_shape()
     {
         var big = new string('A', (1 << 20) + 1024);

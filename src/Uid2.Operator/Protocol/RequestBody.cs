@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 
 namespace Uid2.Operator.Protocol;
 
@@ -44,10 +43,12 @@ public static class RequestBody
     public static async Task<PooledBody?> ReadPooledAsync(HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > MaxBytes) return null;
-        var body = new PooledBody(request.ContentLength is > 0 and var announced ? (int)announced : 4096);
+        var announced = request.ContentLength is > 0 and var length ? (int)length : -1;
+        var body = new PooledBody(announced > 0 ? announced : 4096);
         try
         {
-            while (true)
+            // With Content-Length framing the server never hands over more than announced: stop there.
+            while (body.Length != announced)
             {
                 if (body.Length == body.Buffer.Length)
                 {
@@ -78,32 +79,6 @@ public static class RequestBody
     /// </summary>
     public static bool TryDecodeBase64InPlace(Span<byte> body, out int written) =>
         System.Buffers.Text.Base64.DecodeFromUtf8InPlace(body, out written) == OperationStatus.Done;
-
-    /// <summary>Decodes a base64 text body (surrounding whitespace ignored).</summary>
-    public static bool TryDecodeBase64(ReadOnlySpan<byte> body, out byte[] bytes)
-    {
-        // The rules of Convert.FromBase64String (whitespace anywhere ignored, padding required) on the ASCII text, in
-        // pooled buffers: a large body (an identity map of thousands) is not copied into a string first.
-        var chars = ArrayPool<char>.Shared.Rent(Math.Max(1, body.Length));
-        var decoded = ArrayPool<byte>.Shared.Rent(body.Length / 4 * 3 + 3);
-        try
-        {
-            var count = Encoding.ASCII.GetChars(body, chars);
-            var text = chars.AsSpan(0, count).Trim();
-            if (Convert.TryFromBase64Chars(text, decoded, out var written))
-            {
-                bytes = decoded.AsSpan(0, written).ToArray();
-                return true;
-            }
-            bytes = [];
-            return false;
-        }
-        finally
-        {
-            ArrayPool<char>.Shared.Return(chars);
-            ArrayPool<byte>.Shared.Return(decoded, clearArray: true); // it held the sealed envelope, not secret, but cheap
-        }
-    }
 }
 
 /// <summary>
