@@ -60,28 +60,27 @@ public static class V2Envelope
 
     private const int StackLimit = 1024;
 
-    /// <summary>Opens a raw (already base64-decoded) request envelope. Never throws for bad input.</summary>
+    /// <summary>
+    /// Opens a raw (already base64-decoded) request envelope, leaving it untouched: <see cref="TryOpenRequestInPlace"/>
+    /// on a pooled copy, with the payload copied out. Never throws for bad input.
+    /// </summary>
     public static EnvelopeStatus TryDecryptRequest(ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out V2Request? request)
     {
         request = null;
-        if (envelope.Length < MinRequestLength) return EnvelopeStatus.TooShort;
-        if (envelope[0] != EnvelopeVersion) return EnvelopeStatus.UnsupportedVersion;
-
-        var plainLength = envelope.Length - 1 - Aes256.GcmOverhead;
-        byte[]? rented = null;
-        var plain = plainLength <= StackLimit ? stackalloc byte[plainLength] : (rented = ArrayPool<byte>.Shared.Rent(plainLength)).AsSpan(0, plainLength);
+        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(envelope.Length, 1));
+        var buffer = copy.AsSpan(0, envelope.Length);
         try
         {
-            if (!Aes256.TryGcmDecrypt(clientSecret, envelope[1..], plain)) return EnvelopeStatus.DecryptFailed;
-            var timestamp = Wire.I64(plain, 0);
-            if (!IsFresh(timestamp, now)) return EnvelopeStatus.StaleTimestamp;
-            request = new V2Request(timestamp, plain.Slice(8, NonceLength).ToArray(), plain[16..].ToArray());
-            return EnvelopeStatus.Success;
+            envelope.CopyTo(buffer);
+            var status = TryOpenRequestInPlace(buffer, clientSecret, now, out var opened);
+            if (status == EnvelopeStatus.Success)
+                request = new V2Request(opened.TimestampMs, opened.Nonce, buffer.Slice(opened.PayloadOffset, opened.PayloadLength).ToArray());
+            return status;
         }
         finally
         {
-            plain.Clear();
-            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+            buffer.Clear();
+            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 
@@ -242,25 +241,26 @@ public static class V2Envelope
         }
     }
 
-    /// <summary>Client side: opens a response and checks its nonce. False on any failure, including nonce mismatch.</summary>
+    /// <summary>
+    /// Client side: opens a response and checks its nonce, leaving it untouched (<see cref="TryOpenResponseInPlace"/> on a
+    /// pooled copy). False on any failure, including nonce mismatch.
+    /// </summary>
     public static bool TryDecryptResponse(ReadOnlySpan<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out byte[]? json)
     {
         json = null;
-        if (response.Length < Aes256.GcmOverhead + 8 + NonceLength || expectedNonce.Length != NonceLength) return false;
-        var plainLength = response.Length - Aes256.GcmOverhead;
-        byte[]? rented = null;
-        var plain = plainLength <= StackLimit ? stackalloc byte[plainLength] : (rented = ArrayPool<byte>.Shared.Rent(plainLength)).AsSpan(0, plainLength);
+        var copy = ArrayPool<byte>.Shared.Rent(Math.Max(response.Length, 1));
+        var buffer = copy.AsSpan(0, response.Length);
         try
         {
-            if (!Aes256.TryGcmDecrypt(key, response, plain)) return false;
-            if (!plain.Slice(8, NonceLength).SequenceEqual(expectedNonce)) return false;
-            json = plain[16..].ToArray();
+            response.CopyTo(buffer);
+            if (!TryOpenResponseInPlace(buffer, key, expectedNonce, out var range)) return false;
+            json = buffer[range].ToArray();
             return true;
         }
         finally
         {
-            plain.Clear();
-            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+            buffer.Clear();
+            ArrayPool<byte>.Shared.Return(copy);
         }
     }
 

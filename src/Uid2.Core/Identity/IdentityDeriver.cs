@@ -35,7 +35,7 @@ public sealed class IdentityDeriver
     public void FirstLevelHash(in IdentityInput input, Span<byte> dest32)
     {
         if (input.DiiHash is null) throw new ArgumentException("The identity input has no DII hash.", nameof(input));
-        IdentityHasher.FirstLevelHash(input.DiiHash, Salts.FirstLevelSalt, dest32);
+        FirstLevelHash(input.DiiHash, dest32);
     }
 
     /// <summary>Allocation-free first-level hash of a DII hash (32 bytes) into <paramref name="dest32"/>.</summary>

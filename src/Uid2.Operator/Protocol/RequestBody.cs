@@ -7,33 +7,11 @@ public static class RequestBody
 {
     public const int MaxBytes = 1 << 20;
 
-    /// <summary>Reads the whole body. Returns null when it exceeds <see cref="MaxBytes"/>.</summary>
+    /// <summary>Reads the whole body into an array of its own. Returns null when it exceeds <see cref="MaxBytes"/>.</summary>
     public static async Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken ct)
     {
-        if (request.ContentLength > MaxBytes) return null;
-        if (request.ContentLength is > 0 and var length)
-        {
-            // The usual case: the length is known, so the body goes straight into an array of that size (no second copy).
-            var exact = new byte[(int)length];
-            var filled = 0;
-            while (filled < exact.Length)
-            {
-                var n = await request.Body.ReadAsync(exact.AsMemory(filled), ct);
-                if (n == 0) return exact[..filled]; // shorter than announced: what came
-                filled += n;
-            }
-            return exact; // with Content-Length framing the server never hands over more than announced
-        }
-        var writer = new ArrayBufferWriter<byte>(512);
-        while (true)
-        {
-            var memory = writer.GetMemory(4096);
-            var read = await request.Body.ReadAsync(memory, ct);
-            if (read == 0) break;
-            writer.Advance(read);
-            if (writer.WrittenCount > MaxBytes) return null;
-        }
-        return writer.WrittenSpan.ToArray();
+        using var body = await ReadPooledAsync(request, ct);
+        return body?.ToArray();
     }
 
     /// <summary>
