@@ -167,7 +167,7 @@ public static class AdminApiEndpoints
         bool reload = true)
     {
         var bytes = await RequestBody.ReadAsync(http.Request, ct);
-        if (bytes is null) return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
+        if (bytes is null) return ProtocolResults.BodyTooLarge();
         JsonElement body = default;
         if (bytes.Length > 0 && (!JsonPayload.TryParse(bytes, out body) || body.ValueKind != JsonValueKind.Object))
             return ProtocolResults.ClientError("The body must be a JSON object");

@@ -19,7 +19,7 @@ public static class ClientSideTokenEndpoints
     private static async Task<IResult> Generate(HttpContext http, TokenLifecycleService tokens)
     {
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
-        if (body is null) return ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
+        if (body is null) return ProtocolResults.BodyTooLarge();
         if (!V2TokenMapper.TryParseClientGenerate(body, http.Request.Headers.Origin.ToString(), out var input, out var error)) return error!;
         return V2TokenMapper.ToResult(tokens.ClientGenerate(input));
     }

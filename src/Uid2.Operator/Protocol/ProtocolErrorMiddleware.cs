@@ -15,7 +15,7 @@ public sealed class ProtocolErrorMiddleware(RequestDelegate next, ILogger<Protoc
         catch (BadHttpRequestException ex)
         {
             if (context.Response.HasStarted) throw;
-            var status = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request body too large" : "Bad request";
+            var status = ex.StatusCode == StatusCodes.Status413PayloadTooLarge ? ProtocolResults.BodyTooLargeMessage : "Bad request";
             await Write(context, ex.StatusCode, Statuses.ClientError, status);
             return;
         }

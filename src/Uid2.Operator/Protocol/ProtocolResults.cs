@@ -57,6 +57,11 @@ public static class ProtocolResults
 
     public static IResult ClientError(string message) => Error(StatusCodes.Status400BadRequest, Statuses.ClientError, message);
 
+    public const string BodyTooLargeMessage = "Request body too large";
+
+    /// <summary>413 for a body over <see cref="RequestBody.MaxBytes"/>, in the protocol's shape.</summary>
+    public static IResult BodyTooLarge() => Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, BodyTooLargeMessage);
+
     private static readonly byte[] UnauthorizedJson = "{\"status\":\"unauthorized\"}"u8.ToArray();
 
     public static IResult Unauthorized() => new BytesResult(UnauthorizedJson, "application/json", StatusCodes.Status401Unauthorized);

@@ -52,7 +52,7 @@ public static class V2Pipeline
         if ((client.Roles & requiredRoles) == 0) return ProtocolResults.Unauthorized();
 
         using var body = await RequestBody.ReadPooledAsync(http.Request, http.RequestAborted);
-        if (body is null) return BodyTooLarge();
+        if (body is null) return ProtocolResults.BodyTooLarge();
 
         // As the reference: an octet-stream body is tried as raw envelope bytes first and, when that fails, as base64
         // text (then the answer is base64 text too); any other body is base64 text. Both are decoded and opened in the
@@ -138,16 +138,13 @@ public static class V2Pipeline
         if (auth == AuthOutcome.Invalid) return ProtocolResults.Unauthorized();
 
         var body = await RequestBody.ReadAsync(http.Request, http.RequestAborted);
-        if (body is null) return BodyTooLarge();
+        if (body is null) return ProtocolResults.BodyTooLarge();
         return handler(new V2PlainCall(auth == AuthOutcome.Authenticated, body, RequestBody.IsOctetStream(http.Request)), handlerState);
     }
 
     /// <summary>Step 1: the API key, when one is sent.</summary>
     private static AuthOutcome Authenticate(HttpRequest request, OperatorState state, out AuthenticatedClient? client) =>
         ApiKeyAuthenticator.Authenticate(request, state, out client);
-
-    private static IResult BodyTooLarge() =>
-        ProtocolResults.Error(StatusCodes.Status413PayloadTooLarge, Statuses.ClientError, "Request body too large");
 
     /// <summary>
     /// Opens an envelope in place with the client secret, or during a rotation's overlap with the previous one (then the
