@@ -195,11 +195,8 @@ Task<Outcome> PostV2Async(string path, ReadOnlySpan<byte> json, Action? prepared
     // The envelope and its base64 in pooled buffers (a map request is ~150 KB: no large arrays per request on this side
     // either, whose collections would pause the client and count as server latency).
     var nonce = new byte[V2Envelope.NonceLength];
-    var envelope = ArrayPool<byte>.Shared.Rent(V2Envelope.RequestLength(json.Length));
-    var length = V2Envelope.EncryptRequest(json, secret, DateTimeOffset.UtcNow, nonce, envelope);
-    var text = ArrayPool<byte>.Shared.Rent(Base64.GetMaxEncodedToUtf8Length(length));
-    Base64.EncodeToUtf8(envelope.AsSpan(0, length), text, out _, out var textLength);
-    ArrayPool<byte>.Shared.Return(envelope);
+    var text = ArrayPool<byte>.Shared.Rent(Base64Envelope.MaxLength(json.Length));
+    var textLength = Base64Envelope.Write(json, secret, DateTimeOffset.UtcNow, nonce, text);
     prepared?.Invoke();
     return SendAsync(path, text, 0, textLength, nonce, rented: true);
 }
@@ -321,19 +318,40 @@ sealed class Prebuilt
     {
         var result = new Prebuilt { Offsets = new int[count], Lengths = new int[count], _nonces = new byte[count * V2Envelope.NonceLength] };
         var text = new ArrayBufferWriter<byte>(count * 160);
-        var envelope = new byte[4096];
         var now = DateTimeOffset.UtcNow;
         for (var k = 0; k < count; k++)
         {
-            var length = V2Envelope.EncryptRequest(json(k), secret, now, result._nonces.AsSpan(k * V2Envelope.NonceLength, V2Envelope.NonceLength), envelope);
-            var destination = text.GetSpan(Base64.GetMaxEncodedToUtf8Length(length));
-            Base64.EncodeToUtf8(envelope.AsSpan(0, length), destination, out _, out var written);
+            var payload = json(k);
+            var written = Base64Envelope.Write(payload, secret, now, result._nonces.AsSpan(k * V2Envelope.NonceLength, V2Envelope.NonceLength),
+                text.GetSpan(Base64Envelope.MaxLength(payload.Length)));
             result.Offsets[k] = text.WrittenCount;
             result.Lengths[k] = written;
             text.Advance(written);
         }
         result.Text = text.WrittenSpan.ToArray();
         return result;
+    }
+}
+
+/// <summary>A v2 request envelope as the base64 text a client sends, written into a caller's buffer.</summary>
+static class Base64Envelope
+{
+    public static int MaxLength(int jsonLength) => Base64.GetMaxEncodedToUtf8Length(V2Envelope.RequestLength(jsonLength));
+
+    /// <summary>Seals <paramref name="json"/> with a random nonce (written to <paramref name="nonce"/>); returns the text's length.</summary>
+    public static int Write(ReadOnlySpan<byte> json, byte[] secret, DateTimeOffset now, Span<byte> nonce, Span<byte> text)
+    {
+        var envelope = ArrayPool<byte>.Shared.Rent(V2Envelope.RequestLength(json.Length));
+        try
+        {
+            var length = V2Envelope.EncryptRequest(json, secret, now, nonce, envelope);
+            Base64.EncodeToUtf8(envelope.AsSpan(0, length), text, out _, out var written);
+            return written;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(envelope);
+        }
     }
 }
 
