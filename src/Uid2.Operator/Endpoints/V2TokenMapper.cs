@@ -92,7 +92,7 @@ public static class V2TokenMapper
         if (!reply.Sealed) return ProtocolResults.Json(body);
         return call.OctetStream
             ? Results.Bytes(body, "application/octet-stream")
-            : Results.Text(Convert.ToBase64String(body), "text/plain");
+            : ProtocolResults.Base64Text(body);
     }
 
     private static readonly byte[] LogoutOkJson = ProtocolResults.SuccessJson(static w =>
@@ -139,7 +139,7 @@ public static class V2TokenMapper
     public static IResult ToResult(in ClientGenerateReply reply) => reply.Error switch
     {
         ClientGenerateError.None => reply.Token.Body is { } sealedBody
-            ? Results.Text(Convert.ToBase64String(sealedBody), "text/plain")
+            ? ProtocolResults.Base64Text(sealedBody)
             : TokenErrors.Failure(reply.Token, authenticated: true),
         ClientGenerateError.BadSubscriptionId => ProtocolResults.ClientError(ClientGenerateMessages.BadSubscriptionId),
         ClientGenerateError.Disabled => ProtocolResults.Error(StatusCodes.Status401Unauthorized, Statuses.Unauthorized, "Unauthorized"),

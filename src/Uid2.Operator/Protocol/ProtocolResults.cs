@@ -155,6 +155,14 @@ public static class ProtocolResults
     [ThreadStatic] private static ArrayBufferWriter<byte>? t_successBuffer;
 
     public static IResult Json(byte[] json) => Results.Bytes(json, "application/json");
+
+    /// <summary>Sealed bytes answered as base64 text (<c>text/plain</c>), encoded straight to UTF-8 (no string between).</summary>
+    public static IResult Base64Text(ReadOnlySpan<byte> sealedBytes)
+    {
+        var text = new byte[System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(sealedBytes.Length)];
+        System.Buffers.Text.Base64.EncodeToUtf8(sealedBytes, text, out _, out var written);
+        return new BytesResult(written == text.Length ? text : text[..written], "text/plain");
+    }
 }
 
 /// <summary>
