@@ -6,7 +6,8 @@
 #      the baseline and the operator's allocations per request (its /metrics: dotnet_gc_heap_total_allocated_bytes);
 #   3. v2 generate and v2 refresh again in open loop at half of their peak (p99 at half load).
 # Only one server runs at a time; the load generator shares the 2 cores with it.
-# Usage: bench/loadtest.sh [seconds per scenario] [concurrency]   (SCENARIO=v2-logout bench/loadtest.sh: one scenario only)
+# Usage: bench/loadtest.sh [seconds per scenario] [concurrency]
+#   SCENARIO=v2-logout bench/loadtest.sh: one scenario only (no baseline); add HALF_LOAD=v2-generate for its open loop too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_PER=${1:-10}
@@ -28,7 +29,7 @@ SECRET=$(echo "$CREDS" | sed -E 's/.*"secret":"([^"]+)".*/\1/')
 # The load generator shares the 2 cores with the operator, so it is tuned to take as little of them as it can: a 16 MiB
 # gen0 budget makes its own collections (which pause its clients and count as latency) rare — about 50 instead of 400
 # in a run, each short, as it keeps few objects alive; socket completions run inline and idle workers do not spin.
-LOAD="env DOTNET_GCgen0size=0x1000000 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet bench/Uid2.LoadTest/bin/Release/net10.0/uid2-loadtest.dll --api-key $API_KEY --secret $SECRET --seconds $SECONDS_PER --concurrency $CONCURRENCY"
+LOAD="env ${LOAD_EXTRA_ENV:-} DOTNET_GCgen0size=0x1000000 DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0 dotnet bench/Uid2.LoadTest/bin/Release/net10.0/uid2-loadtest.dll --api-key $API_KEY --secret $SECRET --seconds $SECONDS_PER --concurrency $CONCURRENCY"
 
 wait_for() { for _ in $(seq 1 150); do curl -sf "$1" >/dev/null && return 0; sleep 0.2; done; echo "not up: $1" >&2; return 1; }
 
@@ -36,7 +37,7 @@ if [ -n "${SCENARIO:-}" ]; then
   ASPNETCORE_ENVIRONMENT=Production Logging__LogLevel__Default=Warning \
     dotnet src/Uid2.Operator/bin/Release/net10.0/Uid2.Operator.dll --urls "http://127.0.0.1:$PORT" & PIDS+=($!)
   wait_for "http://127.0.0.1:$PORT/ops/healthcheck"
-  $LOAD --url "http://127.0.0.1:$PORT" --scenario "$SCENARIO"
+  $LOAD --url "http://127.0.0.1:$PORT" --scenario "$SCENARIO" ${HALF_LOAD:+--half-load "$HALF_LOAD"}
   exit 0
 fi
 

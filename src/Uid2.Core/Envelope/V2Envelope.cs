@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Uid2.Core.Tokens;
 
+using Uid2.Core.Keys;
+
 namespace Uid2.Core.Envelope;
 
 /// <summary>Outcome of opening a v2 request envelope.</summary>
@@ -39,7 +41,7 @@ public sealed record V2Request(long TimestampMs, byte[] Nonce, byte[] Payload)
 }
 
 /// <summary>
-/// A request envelope opened in place (<see cref="V2Envelope.TryOpenRequestInPlace"/>): client timestamp (epoch ms), the
+/// A request envelope opened in place (<see cref="V2Envelope.TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/>): client timestamp (epoch ms), the
 /// 8-byte nonce, and where the UTF-8 JSON payload lies in the envelope buffer (length 0 when the request carried none).
 /// </summary>
 public readonly record struct OpenedRequest(long TimestampMs, byte[] Nonce, int PayloadOffset, int PayloadLength);
@@ -61,7 +63,7 @@ public static class V2Envelope
     private const int StackLimit = 1024;
 
     /// <summary>
-    /// Opens a raw (already base64-decoded) request envelope, leaving it untouched: <see cref="TryOpenRequestInPlace"/>
+    /// Opens a raw (already base64-decoded) request envelope, leaving it untouched: <see cref="TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/>
     /// on a pooled copy, with the payload copied out. Never throws for bad input.
     /// </summary>
     public static EnvelopeStatus TryDecryptRequest(ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out V2Request? request)
@@ -90,7 +92,17 @@ public static class V2Envelope
     /// lies in <paramref name="envelope"/>; on a failed decryption the ciphertext is overwritten with zeros (a second
     /// secret must be tried on a copy). Never throws for bad input.
     /// </summary>
-    public static EnvelopeStatus TryOpenRequestInPlace(Span<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out OpenedRequest request)
+    public static EnvelopeStatus TryOpenRequestInPlace(Span<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out OpenedRequest request) =>
+        OpenRequestInPlace(envelope, clientSecret, null, now, out request);
+
+    /// <summary>
+    /// <see cref="TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/> with the
+    /// client secret's reusable cipher state (an operator serving the same client many times).
+    /// </summary>
+    public static EnvelopeStatus TryOpenRequestInPlace(Span<byte> envelope, GcmKey clientSecret, DateTimeOffset now, out OpenedRequest request) =>
+        OpenRequestInPlace(envelope, default, clientSecret, now, out request);
+
+    private static EnvelopeStatus OpenRequestInPlace(Span<byte> envelope, ReadOnlySpan<byte> secretBytes, GcmKey? secret, DateTimeOffset now, out OpenedRequest request)
     {
         request = default;
         if (envelope.Length < MinRequestLength) return EnvelopeStatus.TooShort;
@@ -98,7 +110,8 @@ public static class V2Envelope
 
         const int plainStart = 1 + Aes256.GcmIvSize;
         var plain = envelope.Slice(plainStart, envelope.Length - 1 - Aes256.GcmOverhead);
-        if (!Aes256.TryGcmDecrypt(clientSecret, envelope[1..], plain)) return EnvelopeStatus.DecryptFailed;
+        var opened = secret is null ? Aes256.TryGcmDecrypt(secretBytes, envelope[1..], plain) : Aes256.TryGcmDecrypt(secret, envelope[1..], plain);
+        if (!opened) return EnvelopeStatus.DecryptFailed;
         var timestamp = Wire.I64(plain, 0);
         if (!IsFresh(timestamp, now)) return EnvelopeStatus.StaleTimestamp;
         request = new OpenedRequest(timestamp, plain.Slice(8, NonceLength).ToArray(), plainStart + 16, plain.Length - 16);
@@ -179,7 +192,7 @@ public static class V2Envelope
         var length = RequestLength(json.Length);
         if (destination.Length < length) throw new ArgumentException("The destination is too small.", nameof(destination));
         RandomNumberGenerator.Fill(nonce);
-        SealInto(1, json, nonce, key, now, destination[..length]);
+        SealInto(1, json, nonce, key, null, now, destination[..length]);
         return length;
     }
 
@@ -205,23 +218,34 @@ public static class V2Envelope
     /// <see cref="EncryptResponse(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DateTimeOffset)"/> into a
     /// caller's buffer (e.g. pooled) of at least <see cref="ResponseLength"/> bytes; returns the bytes written.
     /// </summary>
-    public static int EncryptResponse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> destination)
+    public static int EncryptResponse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> destination) =>
+        EncryptResponse(json, nonce, key, null, now, destination);
+
+    /// <summary>
+    /// <see cref="EncryptResponse(ReadOnlySpan{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, DateTimeOffset, Span{byte})"/>
+    /// with the client secret's reusable cipher state.
+    /// </summary>
+    public static int EncryptResponse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, GcmKey key, DateTimeOffset now, Span<byte> destination) =>
+        EncryptResponse(json, nonce, default, key, now, destination);
+
+    private static int EncryptResponse(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> keyBytes, GcmKey? key, DateTimeOffset now, Span<byte> destination)
     {
         if (nonce.Length != NonceLength) throw new ArgumentException("The nonce must be 8 bytes.", nameof(nonce));
         var length = ResponseLength(json.Length);
         if (destination.Length < length) throw new ArgumentException("The destination is too small.", nameof(destination));
-        SealInto(0, json, nonce, key, now, destination[..length]);
+        SealInto(0, json, nonce, keyBytes, key, now, destination[..length]);
         return length;
     }
 
     private static byte[] Seal(int prefix, ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now)
     {
         var output = new byte[prefix + 8 + NonceLength + json.Length + Aes256.GcmOverhead];
-        SealInto(prefix, json, nonce, key, now, output);
+        SealInto(prefix, json, nonce, key, null, now, output);
         return output;
     }
 
-    private static void SealInto(int prefix, ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> output)
+    private static void SealInto(int prefix, ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> keyBytes, GcmKey? key,
+        DateTimeOffset now, Span<byte> output)
     {
         var plainLength = 8 + NonceLength + json.Length;
         if (prefix == 1) output[0] = EnvelopeVersion;
@@ -232,7 +256,8 @@ public static class V2Envelope
             Wire.I64(plain, 0, now.ToUnixTimeMilliseconds());
             nonce.CopyTo(plain[8..]);
             json.CopyTo(plain[16..]);
-            Aes256.GcmEncrypt(key, plain, output[prefix..]);
+            if (key is null) Aes256.GcmEncrypt(keyBytes, plain, output[prefix..]);
+            else Aes256.GcmEncrypt(key, plain, output[prefix..]);
         }
         finally
         {

@@ -29,40 +29,16 @@ public sealed class EncryptionKey
 
     public bool IsActiveAt(DateTimeOffset now) => Activates <= now && now < Expires;
 
-    private ThreadLocal<System.Security.Cryptography.AesGcm>? _gcm;
-#if UID2_SODIUM
-    private NSec.Cryptography.Key? _sodiumKey;
-#endif
+    /// <summary>This key's AES-GCM state (created on first use, reused by every token it seals or opens).</summary>
+    public GcmKey Cipher => _cipher ?? CreateCipher();
 
-    /// <summary>
-    /// An AES-GCM instance for this key, one per thread (an instance is not safe for concurrent use), so the key
-    /// schedule is set up once per thread instead of on every token. Used where libsodium's AES-GCM is unavailable.
-    /// </summary>
-    internal System.Security.Cryptography.AesGcm Gcm => (_gcm ?? CreateGcm()).Value!;
+    private GcmKey? _cipher;
 
-#if UID2_SODIUM
-    /// <summary>
-    /// This key imported into libsodium's AES-256-GCM (precomputed, safe for concurrent use), or null when the CPU or
-    /// platform does not support it (then <see cref="Gcm"/> is used).
-    /// </summary>
-    internal NSec.Cryptography.Key? SodiumKey => _sodiumKey ?? (Aes256GcmSupport.IsSupported ? CreateSodiumKey() : null);
-#endif
-
-    private ThreadLocal<System.Security.Cryptography.AesGcm> CreateGcm()
+    private GcmKey CreateCipher()
     {
-        Interlocked.CompareExchange(ref _gcm, new ThreadLocal<System.Security.Cryptography.AesGcm>(() => new(Secret, 16)), null);
-        return _gcm;
+        Interlocked.CompareExchange(ref _cipher, new GcmKey(Secret), null);
+        return _cipher;
     }
-
-#if UID2_SODIUM
-    private NSec.Cryptography.Key CreateSodiumKey()
-    {
-        var key = NSec.Cryptography.Key.Import(NSec.Cryptography.AeadAlgorithm.Aes256Gcm, Secret, NSec.Cryptography.KeyBlobFormat.RawSymmetricKey);
-        var winner = Interlocked.CompareExchange(ref _sodiumKey, key, null);
-        if (winner is not null) key.Dispose();
-        return winner ?? key;
-    }
-#endif
 
     public override string ToString() => $"EncryptionKey(id={Id}, site={SiteId}, activates={Activates:O}, expires={Expires:O})";
 }

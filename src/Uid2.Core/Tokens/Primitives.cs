@@ -57,7 +57,11 @@ internal static class Aes256
     }
 
     /// <summary>As <see cref="GcmEncrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
-    public static void GcmEncrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    public static void GcmEncrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> plaintext, Span<byte> destination) =>
+        GcmEncrypt(key.Cipher, plaintext, destination);
+
+    /// <summary>As <see cref="GcmEncrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
+    public static void GcmEncrypt(Keys.GcmKey key, ReadOnlySpan<byte> plaintext, Span<byte> destination)
     {
         if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
         var iv = destination[..GcmIvSize];
@@ -73,7 +77,11 @@ internal static class Aes256
     }
 
     /// <summary>As <see cref="TryGcmDecrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
-    public static bool TryGcmDecrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)
+    public static bool TryGcmDecrypt(Keys.EncryptionKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext) =>
+        TryGcmDecrypt(key.Cipher, ivCiphertextTag, plaintext);
+
+    /// <summary>As <see cref="TryGcmDecrypt(ReadOnlySpan{byte}, ReadOnlySpan{byte}, Span{byte})"/> with the key's cached cipher.</summary>
+    public static bool TryGcmDecrypt(Keys.GcmKey key, ReadOnlySpan<byte> ivCiphertextTag, Span<byte> plaintext)
     {
         if (ivCiphertextTag.Length < GcmOverhead || plaintext.Length != ivCiphertextTag.Length - GcmOverhead) return false;
 #if UID2_SODIUM

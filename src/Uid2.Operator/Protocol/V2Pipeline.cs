@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using Uid2.Core.Auth;
 using Uid2.Core.Envelope;
+using Uid2.Core.Keys;
 using Uid2.Operator.Auth;
 using Uid2.Operator.State;
 
@@ -59,7 +60,7 @@ public static class V2Pipeline
         // pooled body buffer itself: the payload is never copied.
         var now = time.GetUtcNow();
         var binaryReply = false;
-        byte[]? secret = null;
+        GcmKey? secret = null;
         OpenedRequest request = default;
         EnvelopeStatus status;
         string? errorMessage = null;
@@ -150,7 +151,7 @@ public static class V2Pipeline
     /// Opens an envelope in place with the client secret, or during a rotation's overlap with the previous one (then the
     /// first attempt runs on a copy: a failed decryption zeroes what it was given).
     /// </summary>
-    private static EnvelopeStatus Open(Span<byte> envelope, AuthenticatedClient client, DateTimeOffset now, out byte[]? secret, out OpenedRequest request)
+    private static EnvelopeStatus Open(Span<byte> envelope, AuthenticatedClient client, DateTimeOffset now, out GcmKey? secret, out OpenedRequest request)
     {
         if (client.Key.PreviousSecretAt(now) is not { } previous) return TryOpen(envelope, client.Key.ClientSecret, now, out secret, out request);
         var copy = ArrayPool<byte>.Shared.Rent(envelope.Length);
@@ -173,15 +174,11 @@ public static class V2Pipeline
         }
     }
 
-    private static EnvelopeStatus TryOpen(Span<byte> envelope, string clientSecret, DateTimeOffset now, out byte[]? secret, out OpenedRequest request)
+    private static EnvelopeStatus TryOpen(Span<byte> envelope, string clientSecret, DateTimeOffset now, out GcmKey? secret, out OpenedRequest request)
     {
         request = default;
-        secret = new byte[32];
-        if (!Convert.TryFromBase64String(clientSecret, secret, out var written) || written != 32)
-        {
-            secret = null;
-            return EnvelopeStatus.Success; // the caller answers "not configured"
-        }
+        secret = ClientSecretKeys.For(clientSecret);
+        if (secret is null) return EnvelopeStatus.Success; // the caller answers "not configured"
         return V2Envelope.TryOpenRequestInPlace(envelope, secret, now, out request);
     }
 }

@@ -4,6 +4,7 @@ using System.Text.Json;
 using FsCheck;
 using FsCheck.Xunit;
 using Uid2.Core.Envelope;
+using Uid2.Core.Keys;
 
 namespace Uid2.Core.Tests.Envelope;
 
@@ -57,6 +58,48 @@ public class V2EnvelopeTests
         tampered[^1] ^= 1;
         Assert.Equal(EnvelopeStatus.DecryptFailed, V2Envelope.TryOpenRequestInPlace(tampered, OperatorClientSecret, OperatorNow, out _));
         Assert.All(tampered.AsSpan(13, tampered.Length - 29).ToArray(), b => Assert.Equal(0, b));
+    }
+
+    [Fact]
+    public void Operator_vector_opens_with_a_reusable_key_as_with_the_bare_secret()
+    {
+        // The operator keeps each client's secret as a GcmKey (cipher state set up once). uid2-operator's
+        // V2RequestUtilTest envelope opens the same way through it, several times over one key, and the wrong key and a
+        // stale timestamp are refused as with the bare bytes.
+        var key = new GcmKey(OperatorClientSecret);
+        var reference = Convert.FromBase64String(ValidEnvelope);
+        Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryOpenRequestInPlace(reference, OperatorClientSecret, OperatorNow, out var expected));
+        for (var i = 0; i < 3; i++)
+        {
+            var buffer = Convert.FromBase64String(ValidEnvelope);
+            Assert.Equal(EnvelopeStatus.Success, V2Envelope.TryOpenRequestInPlace(buffer, key, OperatorNow, out var opened));
+            Assert.Equal(expected.TimestampMs, opened.TimestampMs);
+            Assert.Equal(expected.Nonce, opened.Nonce);
+            Assert.Equal(reference.AsSpan(expected.PayloadOffset, expected.PayloadLength).ToArray(), buffer.AsSpan(opened.PayloadOffset, opened.PayloadLength).ToArray());
+        }
+        Assert.Equal(EnvelopeStatus.DecryptFailed,
+            V2Envelope.TryOpenRequestInPlace(Convert.FromBase64String(ValidEnvelope), new GcmKey(WrongClientSecret), OperatorNow, out _));
+        Assert.Equal(EnvelopeStatus.StaleTimestamp,
+            V2Envelope.TryOpenRequestInPlace(Convert.FromBase64String(ValidEnvelope), key, OperatorNow.AddMinutes(3), out _));
+        Assert.Throws<ArgumentException>(() => new GcmKey(new byte[31]));
+    }
+
+    [Property(MaxTest = 100)]
+    public void Response_sealed_with_a_reusable_key_opens_with_the_bare_secret(byte[] reply, NonNegativeInt threads)
+    {
+        // A reply sealed through the key's cached cipher (from several threads at once, as the operator does) is the
+        // envelope a client opens with the secret's bytes: same layout, the nonce checked.
+        var secret = RandomNumberGenerator.GetBytes(32);
+        var key = new GcmKey(secret);
+        var now = DateTimeOffset.UtcNow;
+        var nonce = RandomNumberGenerator.GetBytes(V2Envelope.NonceLength);
+        Parallel.For(0, 1 + threads.Get % 4, _ =>
+        {
+            var sealedReply = new byte[V2Envelope.ResponseLength(reply.Length)];
+            Assert.Equal(sealedReply.Length, V2Envelope.EncryptResponse(reply, nonce, key, now, sealedReply));
+            Assert.True(V2Envelope.TryDecryptResponse(sealedReply, secret, nonce, out var json));
+            Assert.Equal(reply, json);
+        });
     }
 
     [Property(MaxTest = 200)]
