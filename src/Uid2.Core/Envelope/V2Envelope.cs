@@ -186,13 +186,23 @@ public static class V2Envelope
     /// caller's buffer (e.g. pooled) of at least <see cref="RequestLength"/> bytes, with a random nonce written to
     /// <paramref name="nonce"/> (8 bytes); returns the bytes written.
     /// </summary>
-    public static int EncryptRequest(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> nonce, Span<byte> destination)
+    public static int EncryptRequest(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key, DateTimeOffset now, Span<byte> nonce, Span<byte> destination) =>
+        EncryptRequest(json, key, null, now, nonce, destination);
+
+    /// <summary>
+    /// <see cref="EncryptRequest(ReadOnlySpan{byte}, ReadOnlySpan{byte}, DateTimeOffset, Span{byte}, Span{byte})"/> with the
+    /// secret's reusable cipher state (a client sending many requests with one secret).
+    /// </summary>
+    public static int EncryptRequest(ReadOnlySpan<byte> json, GcmKey key, DateTimeOffset now, Span<byte> nonce, Span<byte> destination) =>
+        EncryptRequest(json, default, key, now, nonce, destination);
+
+    private static int EncryptRequest(ReadOnlySpan<byte> json, ReadOnlySpan<byte> keyBytes, GcmKey? key, DateTimeOffset now, Span<byte> nonce, Span<byte> destination)
     {
         if (nonce.Length != NonceLength) throw new ArgumentException("The nonce must be 8 bytes.", nameof(nonce));
         var length = RequestLength(json.Length);
         if (destination.Length < length) throw new ArgumentException("The destination is too small.", nameof(destination));
         RandomNumberGenerator.Fill(nonce);
-        SealInto(1, json, nonce, key, null, now, destination[..length]);
+        SealInto(1, json, nonce, keyBytes, key, now, destination[..length]);
         return length;
     }
 
@@ -200,12 +210,23 @@ public static class V2Envelope
     /// Client side: opens a response in place and checks its nonce; on success <paramref name="json"/> is where the JSON
     /// lies in <paramref name="response"/>. False on any failure (the buffer's content is then unspecified).
     /// </summary>
-    public static bool TryOpenResponseInPlace(Span<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out Range json)
+    public static bool TryOpenResponseInPlace(Span<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out Range json) =>
+        OpenResponseInPlace(response, key, null, expectedNonce, out json);
+
+    /// <summary>
+    /// <see cref="TryOpenResponseInPlace(Span{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out Range)"/> with the secret's
+    /// reusable cipher state.
+    /// </summary>
+    public static bool TryOpenResponseInPlace(Span<byte> response, GcmKey key, ReadOnlySpan<byte> expectedNonce, out Range json) =>
+        OpenResponseInPlace(response, default, key, expectedNonce, out json);
+
+    private static bool OpenResponseInPlace(Span<byte> response, ReadOnlySpan<byte> keyBytes, GcmKey? key, ReadOnlySpan<byte> expectedNonce, out Range json)
     {
         json = default;
         if (response.Length < Aes256.GcmOverhead + 8 + NonceLength || expectedNonce.Length != NonceLength) return false;
         var plain = response.Slice(Aes256.GcmIvSize, response.Length - Aes256.GcmOverhead);
-        if (!Aes256.TryGcmDecrypt(key, response, plain)) return false;
+        var opened = key is null ? Aes256.TryGcmDecrypt(keyBytes, response, plain) : Aes256.TryGcmDecrypt(key, response, plain);
+        if (!opened) return false;
         if (!plain.Slice(8, NonceLength).SequenceEqual(expectedNonce)) return false;
         json = new Range(Aes256.GcmIvSize + 16, Aes256.GcmIvSize + plain.Length);
         return true;
@@ -267,7 +288,7 @@ public static class V2Envelope
     }
 
     /// <summary>
-    /// Client side: opens a response and checks its nonce, leaving it untouched (<see cref="TryOpenResponseInPlace"/> on a
+    /// Client side: opens a response and checks its nonce, leaving it untouched (<see cref="TryOpenResponseInPlace(Span{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out Range)"/> on a
     /// pooled copy). False on any failure, including nonce mismatch.
     /// </summary>
     public static bool TryDecryptResponse(ReadOnlySpan<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out byte[]? json)

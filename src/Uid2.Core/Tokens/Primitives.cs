@@ -5,31 +5,37 @@ using System.Security.Cryptography;
 namespace Uid2.Core.Tokens;
 
 /// <summary>
-/// Random IVs (public values: AES-GCM and CBC initialisation vectors) from the OS's CSPRNG, drawn 4 KiB at a time per
-/// thread and handed out once each: the CSPRNG call and its per-call overhead (OpenSSL's <c>RAND_bytes</c> checks the
-/// process id with a system call) are paid once per ~300 IVs instead of once per IV, four times per token request. Key
-/// material never comes from here.
+/// Random bytes from the OS's CSPRNG, drawn 4 KiB at a time per thread and handed out once each (cleared as they are
+/// handed out): the CSPRNG call and its per-call overhead (OpenSSL's <c>RAND_bytes</c> checks the process id with a system
+/// call) are paid once per ~300 draws instead of on each — four IVs per token request, and a v2 reply's new
+/// <c>refresh_response_key</c>. Bytes not yet drawn sit in this process's memory until they are, as the CSPRNG's own
+/// state does; whoever can read them can read the keys in use as well. Requests longer than the pool go to the CSPRNG.
 /// </summary>
-internal static class IvSource
+public static class PooledRandom
 {
     private const int PoolSize = 4096;
 
     [ThreadStatic] private static byte[]? t_pool;
     [ThreadStatic] private static int t_next;
 
-    public static void Fill(Span<byte> iv)
+    public static void Fill(Span<byte> destination)
     {
+        if (destination.Length > PoolSize / 4)
+        {
+            RandomNumberGenerator.Fill(destination);
+            return;
+        }
         var pool = t_pool;
-        if (pool is null || t_next + iv.Length > PoolSize)
+        if (pool is null || t_next + destination.Length > PoolSize)
         {
             pool ??= t_pool = new byte[PoolSize];
             RandomNumberGenerator.Fill(pool);
             t_next = 0;
         }
-        var source = pool.AsSpan(t_next, iv.Length);
-        source.CopyTo(iv);
+        var source = pool.AsSpan(t_next, destination.Length);
+        source.CopyTo(destination);
         source.Clear(); // each byte is used once
-        t_next += iv.Length;
+        t_next += destination.Length;
     }
 }
 
@@ -51,7 +57,7 @@ internal static class Aes256
         if (key.Length != KeySize) throw new ArgumentException("An AES-256 key must be 32 bytes.", nameof(key));
         if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
         var iv = destination[..GcmIvSize];
-        IvSource.Fill(iv);
+        PooledRandom.Fill(iv);
         using var gcm = new AesGcm(key, GcmTagSize);
         gcm.Encrypt(iv, plaintext, destination.Slice(GcmIvSize, plaintext.Length), destination[(GcmIvSize + plaintext.Length)..]);
     }
@@ -65,7 +71,7 @@ internal static class Aes256
     {
         if (destination.Length != plaintext.Length + GcmOverhead) throw new ArgumentException("Destination has the wrong length.", nameof(destination));
         var iv = destination[..GcmIvSize];
-        IvSource.Fill(iv);
+        PooledRandom.Fill(iv);
 #if UID2_SODIUM
         if (key.SodiumKey is { } sodium)
         {
@@ -140,7 +146,7 @@ internal static class Aes256
     {
         if (key.Length != KeySize) throw new ArgumentException("An AES-256 key must be 32 bytes.", nameof(key));
         var iv = destination[..CbcIvSize];
-        IvSource.Fill(iv);
+        PooledRandom.Fill(iv);
         using var aes = CreateAes(key);
         return CbcIvSize + aes.EncryptCbc(plaintext, iv, destination[CbcIvSize..], PaddingMode.PKCS7);
     }

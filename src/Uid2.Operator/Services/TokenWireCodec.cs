@@ -45,7 +45,7 @@ internal static class TokenWireCodec
         if (api == TokenApi.V2)
         {
             Span<byte> responseKey = stackalloc byte[RefreshTokenWrapper.ResponseKeyLength];
-            RandomNumberGenerator.Fill(responseKey);
+            PooledRandom.Fill(responseKey);
             refreshToken = RefreshTokenWrapper.Wrap(issued.RefreshToken, responseKey, issued.RefreshKey, issued.Scope);
             responseKeyText = Convert.ToBase64String(responseKey);
             responseKey.Clear();
