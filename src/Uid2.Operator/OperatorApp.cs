@@ -101,7 +101,7 @@ public static class OperatorApp
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.Use(Admin.AdminSecurityHeaders.Apply));
         OptOutPortal.OptOutPortalSetup.UseOptOutPortal(app);
         // The only authentication scheme is the admin session cookie, scoped to /admin: elsewhere the browser never
-        // sends it, so the protocol endpoints skip the middleware (it cost ~3 % of the operator's CPU per request).
+        // sends it, so the protocol endpoints skip the middleware (~3 % of the operator's CPU under v2 generate, profiled).
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin"), admin => admin.UseAuthentication());
         app.UseAuthorization();
         app.MapRazorPages();

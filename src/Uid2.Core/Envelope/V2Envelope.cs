@@ -1,9 +1,8 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Uid2.Core.Tokens;
-
 using Uid2.Core.Keys;
+using Uid2.Core.Tokens;
 
 namespace Uid2.Core.Envelope;
 
@@ -41,8 +40,10 @@ public sealed record V2Request(long TimestampMs, byte[] Nonce, byte[] Payload)
 }
 
 /// <summary>
-/// A request envelope opened in place (<see cref="V2Envelope.TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/>): client timestamp (epoch ms), the
-/// 8-byte nonce, and where the UTF-8 JSON payload lies in the envelope buffer (length 0 when the request carried none).
+/// A request envelope opened in place
+/// (<see cref="V2Envelope.TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/>):
+/// client timestamp (epoch ms), the 8-byte nonce, and where the UTF-8 JSON payload lies in the envelope buffer (length 0
+/// when the request carried none).
 /// </summary>
 public readonly record struct OpenedRequest(long TimestampMs, byte[] Nonce, int PayloadOffset, int PayloadLength);
 
@@ -63,8 +64,9 @@ public static class V2Envelope
     private const int StackLimit = 1024;
 
     /// <summary>
-    /// Opens a raw (already base64-decoded) request envelope, leaving it untouched: <see cref="TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/>
-    /// on a pooled copy, with the payload copied out. Never throws for bad input.
+    /// Opens a raw (already base64-decoded) request envelope, leaving it untouched:
+    /// <see cref="TryOpenRequestInPlace(Span{byte}, ReadOnlySpan{byte}, DateTimeOffset, out OpenedRequest)"/> on a pooled
+    /// copy, with the payload copied out. Never throws for bad input.
     /// </summary>
     public static EnvelopeStatus TryDecryptRequest(ReadOnlySpan<byte> envelope, ReadOnlySpan<byte> clientSecret, DateTimeOffset now, out V2Request? request)
     {
@@ -288,8 +290,9 @@ public static class V2Envelope
     }
 
     /// <summary>
-    /// Client side: opens a response and checks its nonce, leaving it untouched (<see cref="TryOpenResponseInPlace(Span{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out Range)"/> on a
-    /// pooled copy). False on any failure, including nonce mismatch.
+    /// Client side: opens a response and checks its nonce, leaving it untouched
+    /// (<see cref="TryOpenResponseInPlace(Span{byte}, ReadOnlySpan{byte}, ReadOnlySpan{byte}, out Range)"/> on a pooled
+    /// copy). False on any failure, including nonce mismatch.
     /// </summary>
     public static bool TryDecryptResponse(ReadOnlySpan<byte> response, ReadOnlySpan<byte> key, ReadOnlySpan<byte> expectedNonce, out byte[]? json)
     {

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Uid2.Core.Keys;
 
 namespace Uid2.Operator.Protocol;
 
@@ -105,7 +106,7 @@ public static class ProtocolResults
     /// The success JSON sealed for the caller (<see cref="SealedReply"/>) straight from the thread's JSON buffer: a large
     /// reply (an identity map) is never copied into an array of its own.
     /// </summary>
-    public static SealedReply SealSuccess(Action<Utf8JsonWriter> writeBody, ReadOnlySpan<byte> nonce, Uid2.Core.Keys.GcmKey secret,
+    public static SealedReply SealSuccess(Action<Utf8JsonWriter> writeBody, ReadOnlySpan<byte> nonce, GcmKey secret,
         DateTimeOffset now, bool binary)
     {
         var buffer = WriteSuccess(writeBody);
@@ -183,7 +184,7 @@ public sealed class SealedReply : IResult
         _contentType = contentType;
     }
 
-    public static SealedReply Create(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, Uid2.Core.Keys.GcmKey secret, DateTimeOffset now, bool binary)
+    public static SealedReply Create(ReadOnlySpan<byte> json, ReadOnlySpan<byte> nonce, GcmKey secret, DateTimeOffset now, bool binary)
     {
         var sealedLength = V2Envelope.ResponseLength(json.Length);
         var sealedBuffer = ArrayPool<byte>.Shared.Rent(sealedLength);
