@@ -3,9 +3,11 @@
 #   1. bench/Uid2.MinimalHost — the smallest JSON endpoint Kestrel serves with the operator's host settings (the baseline);
 #   2. a Release operator (Production, fresh SQLite store, a participant made with the admin CLI): v1 generate, v2 generate,
 #      v2 refresh, v2 identity map of 5,000 emails — each request a new identity — with req/s, p50/p90/p99, the ratio to
-#      the baseline and the operator's allocations per request (its /metrics: dotnet_gc_heap_total_allocated_bytes);
-#   3. v2 generate and v2 refresh again in open loop at half of their peak (p99 at half load).
-# Only one server runs at a time; the load generator shares the 2 cores with it.
+#      the baseline and the server's allocations and CPU time per request (its /metrics; the baseline's /alloc, /cpu);
+#   3. v2 generate and v2 refresh again in open loop at half of their peak (p99 at half load): 3 s unmeasured, 30 s
+#      measured (--open-seconds).
+# Only one server runs at a time; the load generator (HTTP/1.1 on raw sockets, bench/Uid2.LoadTest) shares the 2 cores
+# with it.
 # Usage: bench/loadtest.sh [seconds per scenario] [concurrency]
 #   SCENARIO=v2-logout bench/loadtest.sh: one scenario only (no baseline); add HALF_LOAD=v2-generate for its open loop too.
 set -euo pipefail

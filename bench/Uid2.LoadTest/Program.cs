@@ -7,7 +7,7 @@ using System.Text.Json;
 using Uid2.Core.Envelope;
 
 // HTTP load test for a running operator: closed-loop clients hammer one scenario for a fixed time and report
-// throughput, latency percentiles and the server's allocations per request; optionally each scenario's ratio to a
+// throughput, latency percentiles and the server's allocations and CPU per request; optionally each scenario's ratio to a
 // minimal Kestrel JSON endpoint measured in the same run, and an open-loop run at half of a scenario's peak. Usage:
 //   uid2-loadtest --url http://127.0.0.1:8080 --api-key K --secret S
 //                 [--scenario all|minimal|v1-generate|v2-generate|v2-refresh|v2-map-5000|v2-logout (comma-separated)]
