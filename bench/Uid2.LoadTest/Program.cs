@@ -247,8 +247,9 @@ foreach (var name in halfLoad.Where(peaks.ContainsKey))
         Console.Error.WriteLine("server GC pauses > 2 ms per 100 ms: " + string.Join(" ", gcSamples.Zip(gcSamples.Skip(1))
             .Where(p => (p.Second.Pause - p.First.Pause) * 1000 > 2)
             .Select(p => $"{p.Second.At:F1}s:{(p.Second.Pause - p.First.Pause) * 1000:F0}ms/{p.Second.Collections - p.First.Collections}")));
-    foreach (var lane in lanes) lane.Connection.Dispose();
+    foreach (var lane in lanes) lane.Connection.Close();
     await Task.WhenAll(readers);
+    foreach (var lane in lanes) lane.Connection.Dispose();
     var measured = latencies[warmUp..];
     if (Environment.GetEnvironmentVariable("LOADTEST_SLOW") is not null)
     {

@@ -211,9 +211,17 @@ sealed class RawConnection : IDisposable
         return true;
     }
 
+    /// <summary>Closes the socket: a pending <see cref="ReadResponseAsync"/> ends with false (buffers kept until Dispose).</summary>
+    public void Close() => _socket.Dispose();
+
+    private bool _disposed;
+
+    /// <summary>Closes the socket and returns the buffers (call once no read is pending).</summary>
     public void Dispose()
     {
         _socket.Dispose();
+        if (_disposed) return;
+        _disposed = true;
         ArrayPool<byte>.Shared.Return(_receive);
         ArrayPool<byte>.Shared.Return(_body);
     }
