@@ -220,23 +220,15 @@ foreach (var name in halfLoad.Where(peaks.ContainsKey))
     }) { IsBackground = true, Name = "pacer" };
     pacer.Start();
     // Diagnostics: the server's collections during the run (its /metrics every 100 ms), to set against the slow windows.
-    var gcSamples = new List<(double At, double Pause, long Collections)>();
+    var gcSamples = new List<(double At, double? Pause, long Collections)>();
     var watchGc = Environment.GetEnvironmentVariable("LOADTEST_SLOW") is not null && metricsUrl is not null
         ? Task.Run(async () =>
         {
             while (!finished.Task.IsCompleted)
             {
                 var text = await http.GetStringAsync(metricsUrl);
-                double pause = 0;
-                long collections = 0;
-                foreach (var line in text.Split('\n'))
-                {
-                    if (line.StartsWith("dotnet_gc_pause_time_seconds_total", StringComparison.Ordinal))
-                        pause = double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-                    else if (line.StartsWith("dotnet_gc_collections_total", StringComparison.Ordinal))
-                        collections += long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-                }
-                gcSamples.Add((Stopwatch.GetElapsedTime(start).TotalSeconds - 3, pause, collections));
+                gcSamples.Add((Stopwatch.GetElapsedTime(start).TotalSeconds - 3, MetricSum(text, "dotnet_gc_pause_time_seconds_total"),
+                    (long)(MetricSum(text, "dotnet_gc_collections_total") ?? 0)));
                 await Task.Delay(100);
             }
         })
@@ -275,23 +267,24 @@ async Task<(long Allocated, double Cpu)?> ServerCountersAsync(string name)
                 double.Parse(await minimalHttp!.GetStringAsync("/cpu"), System.Globalization.CultureInfo.InvariantCulture));
         if (metricsUrl is null) return null;
         var text = await http.GetStringAsync(metricsUrl);
-        long? allocated = null;
-        var cpu = 0.0;
-        foreach (var line in text.Split('\n'))
-        {
-            if (line.StartsWith('#')) continue;
-            var value = line[(line.LastIndexOf(' ') + 1)..];
-            if (line.StartsWith("dotnet_gc_heap_total_allocated_bytes", StringComparison.Ordinal))
-                allocated = (long)double.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
-            else if (line.StartsWith("dotnet_process_cpu_time_seconds_total", StringComparison.Ordinal))
-                cpu += double.Parse(value, System.Globalization.CultureInfo.InvariantCulture); // user + system
-        }
-        return allocated is { } a ? (a, cpu) : null;
+        return MetricSum(text, "dotnet_gc_heap_total_allocated_bytes") is { } allocated
+            ? ((long)allocated, MetricSum(text, "dotnet_process_cpu_time_seconds_total") ?? 0) // CPU: user + system
+            : null;
     }
     catch (HttpRequestException)
     {
         return null;
     }
+}
+
+// The sum of a metric's samples (all label sets) in Prometheus text, or null when it has none.
+static double? MetricSum(string text, string name)
+{
+    double? sum = null;
+    foreach (var line in text.Split('\n'))
+        if (line.StartsWith(name, StringComparison.Ordinal))
+            sum = (sum ?? 0) + double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    return sum;
 }
 
 int GenerateJson(int i, Span<byte> json)
